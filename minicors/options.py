@@ -1,0 +1,51 @@
+"""The settings of each part of minicors, as frozen values with units in their names.
+
+`config.py` builds these from flags and TOML; library users may build them directly.  They live
+apart from `config.py` so that the core modules can import their own options without importing
+the parsing machinery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KIB = 1024
+MIB = 1024 * KIB
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    """Connection and request limits (see README "Limits")."""
+
+    max_head_bytes: int = 16 * KIB  # request line + headers; above it: 431
+    max_body_bytes: int = 10 * MIB  # request body; above it: 413
+    max_connections: int = 1000  # past it, new connections wait in the accept backlog
+    head_timeout_s: float = 10.0  # whole request head must arrive within this: else 408
+    keepalive_timeout_s: float = 5.0  # idle time between requests on a kept-alive connection
+    grace_period_s: float = 5.0  # on SIGINT/SIGTERM, how long in-flight responses may run
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StaticOptions:
+    """How files under ROOT are served (see README "Static files")."""
+
+    dotfiles: bool = False  # serve names starting with "." (hidden by default)
+    listing: bool = True  # HTML/JSON listing for a directory without index.html
+    spa: bool = False  # unknown page-like paths get index.html
+    cache_control: str = "no-cache"  # a dev server must never serve stale code
+    immutable_hashed: bool = False  # hashed names (app.3f9a1c2e.js) get a year + immutable
+    precompressed: bool = True  # serve app.js.br / app.js.gz siblings when accepted
+    gzip: bool = False  # compress text types on the fly
+    gzip_min_bytes: int = 1024  # ... when at least this large
+    mime_types: tuple[tuple[str, str], ...] = ()  # (".ext", "type/subtype") overrides
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiOptions:
+    """The JSON REST API served from a file (see README "JSON API")."""
+
+    file: str
+    prefix: str = "/api"
+    read_only: bool = False
+    delay_ms: int = 0
+    group_commit: bool = True  # writes arriving during an fsync share the next one
