@@ -1,0 +1,75 @@
+"""The order of things for one request: CORS first, then the route, then CORS again.
+
+A preflight is answered by the CORS policy alone, before any route runs (a refused preflight
+must never reach an API handler).  Every other response (200, 304, 404, 500 alike) goes back
+through the policy so it carries the right `Access-Control-*` and `Vary` headers.  This module
+is pure apart from what the routes do; trio is only imported by the JSON API's persistence.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .config import Config
+from .cors import CorsDecision
+from .errors import HttpError
+from .jsonapi import JsonApi
+from .messages import Request, Response, text_response
+from .static import StaticFiles
+
+log = logging.getLogger("minicors.app")
+
+STATIC_ALLOW = b"GET, HEAD, OPTIONS"
+
+
+class App:
+    """Routes requests to the JSON API (under its prefix) or to static files, with CORS."""
+
+    def __init__(self, config: Config) -> None:
+        self.router = config.router
+        self.static = StaticFiles(config.root, config.static)
+        self.api = JsonApi(config.api) if config.api is not None else None
+
+    async def run_background(self) -> None:
+        """Long-running duties (the API file watcher); the server runs this in its nursery."""
+        if self.api is not None:
+            await self.api.watch()
+
+    async def __call__(self, request: Request) -> Response:
+        policy = self.router.policy_for(request.path)
+        decision = policy.decide(request)
+        if decision.is_preflight:
+            return _with_note(policy.preflight_response(decision), decision)
+        response = await self._route(request)
+        return _with_note(policy.annotate(decision, response), decision)
+
+    async def _route(self, request: Request) -> Response:
+        try:
+            api = self.api
+            if api is not None and api.owns(request.path):
+                response = await api.handle(request)
+                if request.method == "OPTIONS" and response.status == 405:
+                    # A plain OPTIONS (not a preflight) asks what is allowed: RFC 9110 §9.3.7.
+                    return Response(status=204, headers=_only_allow(response))
+                return response
+            if request.method == "OPTIONS":
+                return Response(status=204, headers=((b"allow", STATIC_ALLOW),))
+            return self.static.handle(request)
+        except HttpError as exc:
+            return text_response(exc.status, exc.message + "\n", headers=exc.headers)
+        except Exception:
+            log.exception("error answering %s %s", request.method, request.target)
+            return text_response(500, "internal server error\n", log_note="error: see traceback")
+
+
+def _only_allow(response: Response) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((n, v) for n, v in response.headers if n == b"allow")
+
+
+def _with_note(response: Response, decision: CorsDecision) -> Response:
+    if not decision.reason or response.log_note == decision.reason:
+        return response
+    note = f"{response.log_note} {decision.reason}".strip()
+    return Response(
+        status=response.status, headers=response.headers, body=response.body, log_note=note
+    )

@@ -1,0 +1,337 @@
+"""The `minicors` command: `serve` and `check`.
+
+Every flag maps to one setting of the TOML file ("section.key"); flags that were not given are
+absent from the parsed namespace (argparse.SUPPRESS), so "flags win over the file" is a plain
+dict update.  Any mistake prints one line naming the problem and the fix, and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import trio
+
+from . import __version__
+from .config import Config, build_policy, load, policies, read_toml
+from .errors import ConfigError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (problem + where to look), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+# --- value types for flags (argparse turns ArgumentTypeError into a one-line error) --------
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"invalid port {text!r}: use a number from 1 to 65535, or 0 for a free port"
+        )
+    return value
+
+
+def _int_at_least(low: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise argparse.ArgumentTypeError(f"invalid value {text!r}: use an integer >= {low}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(
+            f"invalid duration {text!r}: use a number of seconds such as 5 or 0.5"
+        )
+    return value
+
+
+def _mime(text: str) -> tuple[str, str]:
+    ext, sep, mime = text.partition("=")
+    if not sep or not ext or "/" not in mime:
+        raise argparse.ArgumentTypeError(
+            f"invalid --mime-type {text!r}: use EXT=TYPE, e.g. --mime-type .glb=model/gltf-binary"
+        )
+    return (ext.lower() if ext.startswith(".") else "." + ext.lower(), mime)
+
+
+S = argparse.SUPPRESS
+
+
+def _add_cors_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("CORS (each also settable under [cors] in --config)")
+    add = group.add_argument
+    add("--allow-origin", dest="cors.allow_origins", action="append", default=S,
+        metavar="ORIGIN", help="allowed origin: exact, '*', 'null', https://*.example.com, "
+        "http://localhost:* (repeatable; default: loopback origins on any port)")  # fmt: skip
+    add("--allow-origin-regex", dest="cors.allow_origin_regex", default=S, metavar="RE",
+        help="allowed origins as a full-match regular expression")  # fmt: skip
+    add("--allow-method", dest="cors.allow_methods", action="append", default=S, metavar="M",
+        help="allowed method (repeatable, '*' allowed; default: GET HEAD POST PUT PATCH "
+        "DELETE)")  # fmt: skip
+    add("--allow-header", dest="cors.allow_headers", action="append", default=S, metavar="H",
+        help="allowed request header (repeatable, '*' allowed but never covers Authorization; "
+        "default: echo what the preflight asks for)")  # fmt: skip
+    add("--expose-header", dest="cors.expose_headers", action="append", default=S, metavar="H",
+        help="response header readable by scripts (repeatable; default: ETag Link Location "
+        "X-Total-Count)")  # fmt: skip
+    add("--allow-credentials", dest="cors.allow_credentials", action="store_true", default=S,
+        help="send Access-Control-Allow-Credentials: true (never together with '*')")  # fmt: skip
+    add("--max-age", dest="cors.max_age_s", type=_int_at_least(0), default=S, metavar="SECONDS",
+        help="Access-Control-Max-Age on allowed preflights (default 600)")  # fmt: skip
+    add("--allow-private-network", dest="cors.allow_private_network", action="store_true",
+        default=S, help="answer Private Network Access preflights")  # fmt: skip
+
+
+def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("root", nargs="?", default=S, metavar="ROOT",
+        help="directory of static files (default: the current directory)")  # fmt: skip
+    add("--host", dest="host", default=S, help="address to listen on (default 127.0.0.1)")
+    add("--port", dest="port", type=_port, default=S,
+        help="port to listen on (default 8000; 0 picks a free one)")  # fmt: skip
+    add("--config", dest="config_file", default=None, metavar="FILE.toml",
+        help="read settings from a TOML file (flags win over it)")  # fmt: skip
+    add("--no-access-log", dest="access_log", action="store_false", default=S,
+        help="do not log one line per request")  # fmt: skip
+    add("--log-level", dest="log_level", default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="diagnostics on stderr (default info)")  # fmt: skip
+
+    limits = parser.add_argument_group("limits (each also settable under [limits])")
+    add = limits.add_argument
+    add("--max-head-bytes", dest="limits.max_head_bytes", type=_int_at_least(1024), default=S,
+        metavar="N", help="request line + headers limit, else 431 (default 16384)")  # fmt: skip
+    add("--max-body-bytes", dest="limits.max_body_bytes", type=_int_at_least(0), default=S,
+        metavar="N", help="request body limit, else 413 (default 10485760)")  # fmt: skip
+    add("--max-connections", dest="limits.max_connections", type=_int_at_least(1), default=S,
+        metavar="N", help="open connections at once; more wait in the backlog "
+        "(default 1000)")  # fmt: skip
+    add("--head-timeout", dest="limits.head_timeout_s", type=_seconds, default=S, metavar="S",
+        help="time allowed to send a request head, else 408 (default 10)")  # fmt: skip
+    add("--keepalive-timeout", dest="limits.keepalive_timeout_s", type=_seconds, default=S,
+        metavar="S", help="idle time before a kept-alive connection closes "
+        "(default 5)")  # fmt: skip
+    add("--grace-period", dest="limits.grace_period_s", type=_seconds, default=S, metavar="S",
+        help="on SIGINT/SIGTERM, time in-flight responses get to finish (default 5)")  # fmt: skip
+
+    static = parser.add_argument_group("static files (each also settable under [static])")
+    add = static.add_argument
+    add("--dotfiles", dest="static.dotfiles", action="store_true", default=S,
+        help="serve files whose names start with '.' (hidden by default)")  # fmt: skip
+    add("--no-listing", dest="static.listing", action="store_false", default=S,
+        help="404 instead of a listing for directories without index.html")  # fmt: skip
+    add("--spa", dest="static.spa", action="store_true", default=S,
+        help="single-page app: unknown page paths get index.html")  # fmt: skip
+    add("--cache-control", dest="static.cache_control", default=S, metavar="VALUE",
+        help="Cache-Control for files (default no-cache)")  # fmt: skip
+    add("--immutable-hashed", dest="static.immutable_hashed", action="store_true", default=S,
+        help="cache content-hashed names (app.3f9a1c2e.js) for a year, immutable")  # fmt: skip
+    add("--no-precompressed", dest="static.precompressed", action="store_false", default=S,
+        help="ignore .br/.gz siblings")  # fmt: skip
+    add("--gzip", dest="static.gzip", action="store_true", default=S,
+        help="gzip text files on the fly")  # fmt: skip
+    add("--gzip-min-bytes", dest="static.gzip_min_bytes", type=_int_at_least(0), default=S,
+        metavar="N", help="smallest file --gzip compresses (default 1024)")  # fmt: skip
+    add("--mime-type", dest="static.mime_types", type=_mime, action="append", default=S,
+        metavar="EXT=TYPE", help="add or override a content type (repeatable)")  # fmt: skip
+
+    api = parser.add_argument_group("JSON API (each also settable under [api])")
+    add = api.add_argument
+    add("--api", dest="api.file", default=S, metavar="FILE.json",
+        help="serve FILE.json as a REST API")  # fmt: skip
+    add("--api-prefix", dest="api.prefix", default=S, metavar="PATH",
+        help="URL prefix of the API (default /api)")  # fmt: skip
+    add("--read-only", dest="api.read_only", action="store_true", default=S,
+        help="refuse API writes with 405")  # fmt: skip
+    add("--delay", dest="api.delay_ms", type=_int_at_least(0), default=S, metavar="MS",
+        help="delay every API response by MS milliseconds")  # fmt: skip
+    add("--no-group-commit", dest="api.group_commit", action="store_false", default=S,
+        help="one fsync per API write instead of sharing fsyncs between concurrent "
+        "writes")  # fmt: skip
+
+    parser.add_argument("--workers", dest="workers", type=_int_at_least(1), default=S,
+        metavar="N", help="processes accepting on the same port (default 1)")  # fmt: skip
+    _add_cors_flags(parser)
+
+
+def _add_check_flags(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--config", dest="config_file", default=None, metavar="FILE.toml",
+        help="read the CORS settings of a TOML file (flags win over it)")  # fmt: skip
+    add("--origin", required=True, help="the page's origin, e.g. https://app.example.com")
+    add("--method", default="GET", help="the request's method (default GET)")
+    add("--header", dest="headers", action="append", default=[], metavar="'NAME: VALUE'",
+        help="a request header the page sets (repeatable; 'NAME' alone is fine)")  # fmt: skip
+    add("--credentials", action="store_true",
+        help="the fetch sends credentials (credentials: 'include')")  # fmt: skip
+    add("--path", default="/", help="the request path, for per-route policies (default /)")
+    _add_cors_flags(parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="minicors",
+        description="An HTTP/1.1 server that gets CORS exactly right.",
+    )
+    parser.add_argument("--version", action="version", version=f"minicors {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    serve = commands.add_parser(
+        "serve", help="serve static files (and a JSON API) with CORS",
+        description="Serve ROOT over HTTP/1.1 with CORS.",
+    )  # fmt: skip
+    _add_serve_flags(serve)
+    check = commands.add_parser(
+        "check", help="would a browser allow this cross-origin request, and why?",
+        description="Explain what a browser would do with a cross-origin request to minicors. "
+        "Exit status: 0 allowed, 1 refused, 2 bad input.",
+    )  # fmt: skip
+    _add_check_flags(check)
+    return parser
+
+
+def _settings(ns: argparse.Namespace, skip: Sequence[str]) -> dict[str, Any]:
+    values = {k: v for k, v in vars(ns).items() if k not in skip}
+    if "static.mime_types" in values:
+        values["static.mime_types"] = tuple(values["static.mime_types"])
+    for key in ("cors.allow_origins", "cors.allow_methods", "cors.allow_headers"):
+        if key in values:
+            values[key] = tuple(values[key])
+    if "cors.expose_headers" in values:
+        values["cors.expose_headers"] = tuple(values["cors.expose_headers"])
+    return values
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    try:
+        if ns.command == "serve":
+            return _serve(ns)
+        if ns.command == "check":
+            return _check(ns)
+    except ConfigError as exc:
+        prog = f"minicors {ns.command}"
+        sys.stderr.write(f"{prog}: error: {exc}\n")
+        return EXIT_USAGE
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
+
+
+# --- serve ----------------------------------------------------------------------------------
+
+
+def _serve(ns: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=getattr(logging, ns.log_level.upper()), format="%(message)s", stream=sys.stderr
+    )
+    settings = _settings(ns, skip=("command", "config_file", "log_level"))
+    config = load(settings, ns.config_file)
+    _check_root(config.root)
+    for policy in policies(config):
+        for warning in policy.warnings:
+            sys.stderr.write(f"minicors: warning: {warning}\n")
+    if config.workers > 1:
+        from .workers import run_workers
+
+        return run_workers(config)
+    try:
+        trio.run(serve_until_signal, config)
+    except* ConfigError as group:
+        raise group.exceptions[0] from None
+    return 0
+
+
+def _check_root(root: str) -> None:
+    if not os.path.exists(root):
+        raise ConfigError(f"ROOT {root} does not exist; give an existing directory to serve")
+    if not os.path.isdir(root):
+        raise ConfigError(f"ROOT {root} is not a directory; give the directory to serve")
+
+
+async def serve_until_signal(config: Config, *, announce: bool = True) -> None:
+    """Serve until SIGINT/SIGTERM, then stop gracefully; a second signal stops at once."""
+    from .server import Server
+
+    server = Server(config)
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            address = await nursery.start(_serve_then_stop, server, nursery)
+            if announce:
+                print(f"minicors: serving {config.root} at {address.url}", flush=True)
+                if config.api is not None:
+                    print(
+                        f"minicors: JSON API from {config.api.file} at "
+                        f"{address.url}{config.api.prefix}",
+                        flush=True,
+                    )
+            async for _ in signals:
+                if server.shutdown_event.is_set():
+                    nursery.cancel_scope.cancel()  # second signal: stop now
+                server.shutdown()
+
+
+async def _serve_then_stop(
+    server: Any, nursery: trio.Nursery, *, task_status: trio.TaskStatus[Any]
+) -> None:
+    await server.serve(task_status=task_status)
+    nursery.cancel_scope.cancel()  # served out: stop waiting for signals
+
+
+# --- check ----------------------------------------------------------------------------------
+
+
+def _check(ns: argparse.Namespace) -> int:
+    from .check import CheckQuery, explain
+
+    settings = _settings(
+        ns,
+        skip=("command", "config_file", "origin", "method", "headers", "credentials", "path"),
+    )
+    file_settings = read_toml(ns.config_file) if ns.config_file else {}
+    file_settings.update(settings)
+    config = _cors_only(file_settings)
+    query = CheckQuery(
+        origin=ns.origin,
+        method=ns.method,
+        headers=tuple(ns.headers),
+        credentials=ns.credentials,
+        path=ns.path,
+    )
+    result = explain(config.router, query)
+    sys.stdout.write(result.report.rstrip("\n") + "\n")
+    return 0 if result.allowed else 1
+
+
+def _cors_only(settings: dict[str, Any]) -> Config:
+    from .config import build_config
+
+    cors_settings = {k: v for k, v in settings.items() if k.startswith("cors.")}
+    _ = build_policy  # the same constructor `serve` uses
+    return build_config(cors_settings)

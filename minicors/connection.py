@@ -1,0 +1,571 @@
+"""One HTTP/1.1 connection: h11 turns bytes into events, this module turns events into calls.
+
+The loop per request cycle: wait (idle) for the first byte, read the head under a deadline,
+read the body under the size limit, await the app, write the response in as few `send_all`
+calls as possible (one for a small body), then `start_next_cycle()` for keep-alive and
+pipelining.  Any protocol error gets one precise error response (when h11 still allows a
+response) and a closed connection; nothing raised here reaches the client as a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import h11
+import trio
+
+from .accesslog import AccessLog, format_line
+from .messages import FileBody, Request, Response, StreamBody, combine_headers, text_response
+from .options import Limits
+
+log = logging.getLogger("minicors.server")
+
+App = Callable[[Request], Awaitable[Response]]
+
+MAX_RECV = 64 * 1024
+FILE_CHUNK = 256 * 1024  # read size when sendfile is not possible
+SMALL_BODY = 64 * 1024  # bodies up to this size go out in the same send_all as the head
+DRAIN_TIME_S = 2.0  # after an error: how long to read and discard before closing
+DRAIN_BYTES = 1024 * 1024  # ... and at most how much
+
+REASONS = {
+    400: "Bad Request",
+    408: "Request Timeout",
+    413: "Content Too Large",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    505: "HTTP Version Not Supported",
+}
+
+
+_FOLD_PATTERN = re.compile(rb"\n[ \t]")
+
+
+class ProtocolViolation(Exception):
+    """A request h11 accepts but minicors refuses (RFC 9112 allows either): status + reason."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _check_head(event: h11.Request, headers: dict[bytes, bytes], raw_head: bytes | None) -> None:
+    if event.http_version not in (b"1.1", b"1.0"):
+        raise ProtocolViolation(505, "only HTTP/1.0 and HTTP/1.1 are supported")
+    if b"transfer-encoding" in headers and b"content-length" in headers:
+        # RFC 9112 §6.1: such a message may be a smuggling attempt; refuse it, then close.
+        raise ProtocolViolation(400, "both Content-Length and Transfer-Encoding were sent")
+    if raw_head is not None:
+        for line in raw_head.split(b"\r\n")[1:]:
+            if line[:1] in (b" ", b"\t"):
+                raise ProtocolViolation(400, "obsolete line folding in a header (RFC 9112 §5.2)")
+
+
+class ClientGone(Exception):
+    """The peer closed or reset the connection; nothing more can be sent."""
+
+
+class Deadline(Exception):
+    """The request head (or body) did not arrive in time."""
+
+
+class _SentFile:
+    """Stands in for `length` file bytes in h11's data passthrough, so the body bytes can go
+    out by `os.sendfile` while h11 still counts them against Content-Length."""
+
+    __slots__ = ("length",)
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+
+class DateCache:
+    """`Date` header bytes (RFC 9110 §6.6.1, IMF-fixdate), formatted at most once a second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._value = b""
+
+    def get(self) -> bytes:
+        now = int(time.time())
+        if now != self._second:
+            self._second = now
+            self._value = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now)).encode()
+        return self._value
+
+
+class ConnectionHandler:
+    """Drives one accepted stream until it closes.  `idle` is true while no byte of the next
+    request has arrived: graceful shutdown closes such connections at once."""
+
+    def __init__(
+        self,
+        stream: trio.abc.HalfCloseableStream,
+        *,
+        app: App,
+        limits: Limits,
+        access_log: AccessLog,
+        dates: DateCache,
+        server_header: bytes,
+        peer: str,
+    ) -> None:
+        self.stream = stream
+        self.app = app
+        self.limits = limits
+        self.access_log = access_log
+        self.dates = dates
+        self.server_header = server_header
+        self.peer = peer
+        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_head_bytes)
+        self.idle = True
+        self.closing = False  # set by shutdown: finish the current response, then close
+        self.idle_scope: trio.CancelScope | None = None
+
+    # --- the request cycle ----------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            await self._serve_requests()
+        except ClientGone:
+            pass
+        finally:
+            with trio.CancelScope(shield=True):
+                await self.stream.aclose()
+
+    async def _serve_requests(self) -> None:
+        conn = self.conn
+        while True:
+            try:
+                request = await self._read_request()
+            except h11.RemoteProtocolError as exc:
+                await self._send_error(exc.error_status_hint, _protocol_message(exc))
+                return
+            except ProtocolViolation as exc:
+                await self._send_error(exc.status, exc.message)
+                return
+            except Deadline:
+                await self._send_error(408, "request not received in time")
+                return
+            if request is None:
+                return  # closed by the peer, idle timeout, or shutdown while idle
+            response = await self._call_app(request)
+            keep_open = await self._send_response(request, response)
+            if not keep_open:
+                await self._close_gracefully()
+                return
+            if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
+                conn.start_next_cycle()
+            else:
+                # The body was not read to its end (e.g. 413) or h11 wants a close.
+                await self._close_gracefully()
+                return
+
+    async def _receive(self) -> bytes:
+        try:
+            data = await self.stream.receive_some(MAX_RECV)
+            return data if isinstance(data, bytes) else bytes(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            raise ClientGone from exc
+
+    async def _next_event(self) -> Any:
+        """The next h11 event, reading from the socket as needed (no deadline here)."""
+        conn = self.conn
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                if conn.they_are_waiting_for_100_continue:
+                    await self._send_bytes(
+                        conn.send(h11.InformationalResponse(status_code=100, headers=[])) or b""
+                    )
+                conn.receive_data(await self._receive())
+                continue
+            return event
+
+    async def _read_request(self) -> Request | None:
+        conn = self.conn
+        limits = self.limits
+        started = time.monotonic()
+        # Idle phase: wait for the first byte of a request (unless one is already buffered by
+        # pipelining).  A new connection gets the head timeout; a kept-alive one the idle timeout.
+        buffered = len(conn.trailing_data[0])
+        self._head_received = buffered
+        if not buffered:
+            first = conn.their_state is h11.IDLE and conn.our_state is h11.IDLE
+            wait_s = limits.keepalive_timeout_s if self._served_any else limits.head_timeout_s
+            self.idle = True
+            with trio.move_on_after(wait_s) as scope:
+                self.idle_scope = scope
+                if self.closing:
+                    scope.cancel()
+                data = await self._receive()
+            self.idle_scope = None
+            if scope.cancelled_caught:
+                if self._served_any or self.closing:
+                    return None  # idle keep-alive connection: close quietly
+                if first:
+                    raise Deadline
+            if not data:
+                return None
+            started = time.monotonic()
+            self._feed(data)
+        self.idle = False
+        self._started = started
+        self._current = None
+        # Head phase: the whole head must arrive within head_timeout_s of its first byte, so a
+        # client trickling one byte a second cannot hold the connection (slowloris).
+        with trio.move_on_after(max(0.0, started + limits.head_timeout_s - time.monotonic())) as s:
+            event, head_bytes = await self._next_head()
+        if s.cancelled_caught:
+            raise Deadline
+        if not isinstance(event, h11.Request):
+            return None  # ConnectionClosed before a request began
+        self._current = event
+        raw = tuple(event.headers)
+        headers = combine_headers(raw)
+        _check_head(event, headers, head_bytes)
+        if self._head_received > limits.max_head_bytes:
+            # h11 enforces its limit only on an incomplete head; a whole head that arrived in
+            # one read can be larger.  Measure it (rare path: only when enough bytes came).
+            size = len(event.method) + len(event.target) + 13
+            size += sum(len(n) + len(v) + 4 for n, v in raw)
+            if size > limits.max_head_bytes:
+                raise ProtocolViolation(431, "request head too large")
+        body = await self._read_body(headers)
+        if body is None:
+            return None
+        return Request(
+            method=event.method.decode("ascii"),
+            target=event.target.decode("latin-1"),
+            headers=headers,
+            raw_headers=raw,
+            body=body,
+            http_version=event.http_version.decode("ascii"),
+            peer=self.peer,
+        )
+
+    def _feed(self, data: bytes) -> None:
+        """Hand head bytes to h11, noting whether they may hold a folded header line."""
+        if _FOLD_PATTERN.search(data) or (data[:1] in b" \t" and self._last_byte == b"\n"):
+            self._fold_suspect = True
+        self._last_byte = data[-1:]
+        self._head_received += len(data)
+        self.conn.receive_data(data)
+
+    async def _next_head(self) -> tuple[Any, bytes | None]:
+        """The next event (a Request, normally) and, when the bytes it came from contain a
+        line starting with whitespace, the raw head, so obs-fold can be refused: h11 unfolds
+        it silently, RFC 9112 §5.2 lets a server reject it with 400, and we do (a folded line
+        is read differently by different parsers: a request-smuggling ingredient)."""
+        conn = self.conn
+        while True:
+            snapshot: bytes | None = None
+            if self._fold_suspect:
+                snapshot = conn.trailing_data[0]
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                self._feed(await self._receive())
+                continue
+            if snapshot is not None and isinstance(event, h11.Request):
+                end = snapshot.find(b"\r\n\r\n")
+                head = snapshot[: end + 2] if end >= 0 else snapshot
+                self._fold_suspect = bool(_FOLD_PATTERN.search(conn.trailing_data[0]))
+                return event, head
+            return event, None
+
+    @property
+    def _served_any(self) -> bool:
+        return self._cycles > 0
+
+    _cycles = 0
+    _started = 0.0
+    _fold_suspect = False
+    _head_received = 0
+    _last_byte = b""
+    _current: h11.Request | None = None
+
+    async def _read_body(self, headers: dict[bytes, bytes]) -> bytes | None:
+        """The request body, or None after answering 413/408 (the connection then closes)."""
+        limit = self.limits.max_body_bytes
+        length = headers.get(b"content-length")
+        if length is not None and int(length) > limit:
+            # Refuse before reading (and before any 100 Continue: RFC 9110 §10.1.1).
+            await self._send_error(413, f"request body larger than {limit} bytes")
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            with trio.move_on_after(self.limits.head_timeout_s) as scope:
+                event = await self._next_event()
+            if scope.cancelled_caught:
+                await self._send_error(408, "request body not received in time")
+                return None
+            if isinstance(event, h11.Data):
+                size += len(event.data)
+                if size > limit:
+                    await self._send_error(413, f"request body larger than {limit} bytes")
+                    return None
+                chunks.append(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                return b"".join(chunks)
+            else:  # ConnectionClosed mid-body
+                raise ClientGone
+
+    async def _call_app(self, request: Request) -> Response:
+        try:
+            return await self.app(request)
+        except Exception:
+            # The app turns its own errors into responses; anything reaching here is a bug.
+            log.exception("unhandled error answering %s %s", request.method, request.target)
+            return text_response(500, "internal server error\n", log_note="error: see traceback")
+
+    # --- writing --------------------------------------------------------------------------
+
+    async def _send_bytes(self, data: bytes) -> None:
+        try:
+            await self.stream.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            self.conn.send_failed()
+            raise ClientGone from exc
+
+    def _head(self, response: Response, length: int | None, close: bool) -> h11.Response:
+        headers = [
+            (b"date", self.dates.get()),
+            (b"server", self.server_header),
+            *response.headers,
+        ]
+        # No Content-Length on a 304 unless the core set it (RFC 9110 §8.6: it must equal the
+        # 200's length).  204 preflights keep "Content-Length: 0" (CORS.md: Safari waited for a
+        # body without it).
+        if (
+            length is not None
+            and response.status != 304
+            and response.header(b"content-length") is None
+        ):
+            headers.append((b"content-length", str(length).encode()))
+        if close:
+            headers.append((b"connection", b"close"))
+        return h11.Response(status_code=response.status, headers=headers)
+
+    async def _send_response(self, request: Request, response: Response) -> bool:
+        """Send `response`; True if the connection may serve another request."""
+        conn = self.conn
+        body = response.body
+        no_body = request.method == "HEAD" or response.status in (204, 304)
+        close = self.closing or response.status >= 500
+        sent = 0
+        try:
+            if isinstance(body, bytes):
+                data = conn.send(self._head(response, len(body), close)) or b""
+                if body and not no_body:
+                    data += conn.send(h11.Data(data=body)) or b""
+                    sent = len(body)
+                data += conn.send(h11.EndOfMessage()) or b""
+                await self._send_bytes(data)
+            elif isinstance(body, FileBody):
+                try:
+                    head = conn.send(self._head(response, body.length, close)) or b""
+                    if no_body or body.length == 0:
+                        await self._send_bytes(head + (conn.send(h11.EndOfMessage()) or b""))
+                    else:
+                        sent = await self._send_file(head, body)
+                        await self._send_bytes(conn.send(h11.EndOfMessage()) or b"")
+                finally:
+                    body.close()
+            else:
+                try:
+                    head = conn.send(self._head(response, None, close)) or b""
+                    if no_body:
+                        await self._send_bytes(head + (conn.send(h11.EndOfMessage()) or b""))
+                    else:
+                        sent = await self._send_stream(head, body)
+                finally:
+                    body.close()
+        except ClientGone:
+            self._log(request, response, sent, note_extra="client went away")
+            raise
+        self._cycles += 1
+        self._log(request, response, sent)
+        return conn.our_state is not h11.MUST_CLOSE and not close
+
+    async def _send_stream(self, head: bytes, body: StreamBody) -> int:
+        conn = self.conn
+        pending = head
+        sent = 0
+        for chunk in body.chunks:
+            if not chunk:
+                continue
+            pending += conn.send(h11.Data(data=chunk)) or b""
+            sent += len(chunk)
+            await self._send_bytes(pending)
+            pending = b""
+        await self._send_bytes(pending + (conn.send(h11.EndOfMessage()) or b""))
+        return sent
+
+    async def _send_file(self, head: bytes, body: FileBody) -> int:
+        """Stream a file region with constant memory: `os.sendfile` straight from the page
+        cache when the stream is a plain socket, else bounded reads (both wait for the socket
+        to drain, so a slow reader costs one buffer, not the file)."""
+        fd = body.fd if body.fd is not None else os.open(body.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            if body.length <= SMALL_BODY:
+                data = os.pread(fd, body.length, body.offset)
+                if len(data) != body.length:
+                    raise ClientGone  # file shrank under us: the framing cannot be honoured
+                await self._send_bytes(head + (self.conn.send(h11.Data(data=data)) or b""))
+                return len(data)
+            pieces: list[object] = list(
+                self.conn.send_with_data_passthrough(
+                    h11.Data(data=_SentFile(body.length))  # type: ignore[arg-type]
+                )
+                or []
+            )
+            # h11 hands back the framing bytes (none for Content-Length) and our stand-in.
+            head += b"".join(p for p in pieces if isinstance(p, bytes))
+            await self._send_bytes(head)
+            if isinstance(self.stream, trio.SocketStream):
+                return await self._sendfile(self.stream, fd, body.offset, body.length)
+            return await self._send_reads(fd, body.offset, body.length)
+        finally:
+            if body.fd is None:
+                os.close(fd)
+
+    async def _sendfile(self, stream: trio.SocketStream, fd: int, offset: int, length: int) -> int:
+        sock = stream.socket
+        out = sock.fileno()
+        sent = 0
+        try:
+            while sent < length:
+                try:
+                    n = os.sendfile(out, fd, offset + sent, min(length - sent, 1 << 24))
+                except BlockingIOError:
+                    await trio.lowlevel.wait_writable(sock)
+                    continue
+                except (BrokenPipeError, ConnectionResetError) as exc:
+                    raise ClientGone from exc
+                except OSError as exc:
+                    if exc.errno in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                        return sent + await self._send_reads(fd, offset + sent, length - sent)
+                    raise
+                if n == 0:
+                    raise ClientGone  # file shrank under us
+                sent += n
+                await trio.lowlevel.checkpoint()
+        except ClientGone:
+            self.conn.send_failed()
+            raise
+        return sent
+
+    async def _send_reads(self, fd: int, offset: int, length: int) -> int:
+        sent = 0
+        while sent < length:
+            data = os.pread(fd, min(FILE_CHUNK, length - sent), offset + sent)
+            if not data:
+                raise ClientGone
+            await self._send_bytes(data)
+            sent += len(data)
+        return sent
+
+    async def _send_error(self, status: int, message: str) -> None:
+        """A server-generated error with `Connection: close`, if h11 still allows a response
+        (only in IDLE or SEND_RESPONSE: never a second response to one request)."""
+        conn = self.conn
+        self._cycles += 1
+        if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+            return
+        body = f"{status} {REASONS.get(status, '')}: {message}\n".encode()
+        response = Response(
+            status=status,
+            headers=((b"content-type", b"text/plain; charset=utf-8"),),
+            body=body,
+        )
+        try:
+            data = conn.send(self._head(response, len(body), True)) or b""
+            data += (conn.send(h11.Data(data=body)) or b"") + (conn.send(h11.EndOfMessage()) or b"")
+        except h11.LocalProtocolError:
+            return
+        try:
+            await self._send_bytes(data)
+        except ClientGone:
+            return
+        request_line = self._request_line()
+        if self.access_log.enabled:
+            self.access_log.write(
+                format_line(
+                    peer=self.peer,
+                    method=request_line[0],
+                    target=request_line[1],
+                    http_version=request_line[2],
+                    status=status,
+                    sent_bytes=len(body),
+                    elapsed_s=time.monotonic() - self._started if self._started else 0.0,
+                    note=f"error: {message}",
+                )
+            )
+        await self._close_gracefully()
+
+    def _request_line(self) -> tuple[str, str, str]:
+        # h11 hands out no request it could not parse: log a placeholder line then.
+        head = self._current
+        if head is None:
+            return ("-", "-", "1.1")
+        return (
+            head.method.decode("latin-1"),
+            head.target.decode("latin-1"),
+            head.http_version.decode("latin-1"),
+        )
+
+    async def _close_gracefully(self) -> None:
+        """Half-close, then read and discard briefly: closing with unread data makes the kernel
+        send RST, which can destroy the response before the client reads it (h11 trio example)."""
+        try:
+            await self.stream.send_eof()
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return
+        drained = 0
+        with trio.move_on_after(DRAIN_TIME_S):
+            while drained < DRAIN_BYTES:
+                try:
+                    data = await self.stream.receive_some(MAX_RECV)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    return
+                if not data:
+                    return
+                drained += len(data)
+
+    def _log(self, request: Request, response: Response, sent: int, note_extra: str = "") -> None:
+        if not self.access_log.enabled:
+            return
+        note = response.log_note
+        if note_extra:
+            note = f"{note} {note_extra}".strip()
+        self.access_log.write(
+            format_line(
+                peer=self.peer,
+                method=request.method,
+                target=request.target,
+                http_version=request.http_version,
+                status=response.status,
+                sent_bytes=sent,
+                elapsed_s=time.monotonic() - self._started,
+                note=note,
+            )
+        )
+
+
+def _protocol_message(exc: h11.RemoteProtocolError) -> str:
+    status = exc.error_status_hint
+    if status == 431:
+        return "request head too large"
+    text = str(exc) or "malformed request"
+    return text.splitlines()[0][:200]

@@ -1,0 +1,232 @@
+"""Listening sockets, the accept loop, the connection limit and graceful shutdown.
+
+`serve` is trio-native: `await nursery.start(serve, config)` binds, reports the bound address,
+and serves until cancelled or until its `shutdown` event is set.  Each accepted connection is
+one task (`connection.ConnectionHandler`); a semaphore caps how many run at once, and past the
+cap new connections simply wait in the kernel's accept backlog.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+from dataclasses import dataclass
+
+import trio
+
+from . import __version__
+from .accesslog import AccessLog
+from .app import App
+from .config import Config
+from .connection import App as AppCallable
+from .connection import ConnectionHandler, DateCache
+from .errors import ConfigError
+
+log = logging.getLogger("minicors.server")
+
+BACKLOG = 1024
+# Accept errors that mean "out of a resource, try again soon" (as trio's serve_listeners).
+ACCEPT_RETRY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+
+
+@dataclass(frozen=True, slots=True)
+class BoundAddress:
+    """Where the server listens; `url` brackets IPv6 hosts (`http://[::1]:8000`)."""
+
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+class Server:
+    """One listening server.  `shutdown()` starts a graceful stop: stop accepting, close idle
+    connections now, let busy ones finish their response (then close) within the grace
+    period, then cancel whatever is left."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        app: AppCallable | None = None,
+        access_log: AccessLog | None = None,
+    ) -> None:
+        self.config = config
+        self.app: AppCallable = app if app is not None else App(config)
+        self._run_background = self.app.run_background if isinstance(self.app, App) else None
+        self.access_log = access_log or AccessLog(enabled=config.access_log)
+        self.handlers: set[ConnectionHandler] = set()
+        self.shutdown_event = trio.Event()
+        self._dates = DateCache()
+        self._server_header = f"minicors/{__version__}".encode()
+        self._slots = trio.Semaphore(config.limits.max_connections)
+        self._warned_full = False
+        self._all_closed = trio.Event()  # set when the last connection ends after shutdown
+
+    def shutdown(self) -> None:
+        self.shutdown_event.set()
+
+    async def bind(self) -> list[trio.SocketListener]:
+        config = self.config
+        try:
+            listeners = await trio.open_tcp_listeners(
+                config.port, host=config.host, backlog=BACKLOG
+            )
+        except OSError as exc:
+            raise _bind_error(config, exc) from None
+        # A host name resolving to several addresses with --port 0 gets one port per socket;
+        # keep the first so the printed URL is the whole truth.
+        if config.port == 0 and len(listeners) > 1:
+            for extra in listeners[1:]:
+                await extra.aclose()
+            listeners = listeners[:1]
+        return listeners
+
+    async def serve(
+        self, *, task_status: trio.TaskStatus[BoundAddress] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        listeners = await self.bind()
+        sockname = listeners[0].socket.getsockname()
+        address = BoundAddress(host=sockname[0], port=sockname[1])
+        try:
+            async with trio.open_nursery() as nursery:
+                background = trio.CancelScope()
+                nursery.start_soon(self._background, background)
+                async with trio.open_nursery() as connections:
+                    for listener in listeners:
+                        connections.start_soon(self._accept_loop, listener, connections)
+                    task_status.started(address)
+                    await self.shutdown_event.wait()
+                    # Stop accepting, close what is idle, give the rest the grace period.
+                    for listener in listeners:
+                        await listener.aclose()
+                    for handler in list(self.handlers):
+                        handler.closing = True
+                        if handler.idle and handler.idle_scope is not None:
+                            handler.idle_scope.cancel()
+                    with trio.move_on_after(self.config.limits.grace_period_s):
+                        if self.handlers:
+                            await self._all_closed.wait()
+                    connections.cancel_scope.cancel()
+                background.cancel()
+        finally:
+            for listener in listeners:
+                await listener.aclose()
+
+    async def _background(self, scope: trio.CancelScope) -> None:
+        with scope:
+            if self._run_background is not None:
+                await self._run_background()
+
+    async def _accept_loop(self, listener: trio.SocketListener, nursery: trio.Nursery) -> None:
+        while True:
+            if self._slots.value == 0 and not self._warned_full:
+                self._warned_full = True
+                log.warning(
+                    "minicors: %d connections open (the --max-connections limit); "
+                    "new connections wait in the accept backlog",
+                    self.config.limits.max_connections,
+                )
+            await self._slots.acquire()
+            try:
+                stream = await listener.accept()
+            except OSError as exc:
+                self._slots.release()
+                if exc.errno in ACCEPT_RETRY_ERRNOS:
+                    log.warning("minicors: accept failed (%s); retrying", exc.strerror)
+                    await trio.sleep(0.1)
+                    continue
+                raise
+            except (trio.ClosedResourceError, trio.Cancelled):
+                self._slots.release()
+                raise
+            nursery.start_soon(self._handle, stream)
+
+    async def _handle(self, stream: trio.SocketStream) -> None:
+        try:
+            # trio sets TCP_NODELAY already; say it here too, since the one-write responses
+            # depend on it (no Nagle delay on the last segment).
+            stream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
+            peer = _peer_text(stream)
+            handler = ConnectionHandler(
+                stream,
+                app=self.app,
+                limits=self.config.limits,
+                access_log=self.access_log,
+                dates=self._dates,
+                server_header=self._server_header,
+                peer=peer,
+            )
+            if self.shutdown_event.is_set():
+                handler.closing = True
+            self.handlers.add(handler)
+            try:
+                await handler.run()
+            finally:
+                self.handlers.discard(handler)
+                if not self.handlers and self.shutdown_event.is_set():
+                    self._all_closed.set()
+        except OSError as exc:
+            log.debug("connection ended with %s", exc)
+        finally:
+            self._slots.release()
+            if self._slots.value > 0:
+                self._warned_full = False
+
+
+def _peer_text(stream: trio.SocketStream) -> str:
+    try:
+        peer = stream.socket.getpeername()
+    except OSError:
+        return "-"
+    host, port = peer[0], peer[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _bind_error(config: Config, exc: OSError) -> ConfigError:
+    where = f"{config.host}:{config.port}"
+    if exc.errno == errno.EADDRINUSE:
+        return ConfigError(
+            f"port {config.port} on {config.host} is already in use; "
+            "stop the other server or choose another port (--port 0 picks a free one)"
+        )
+    if exc.errno == errno.EACCES:
+        return ConfigError(
+            f"not allowed to listen on {where} (ports below 1024 need privileges); "
+            "use a port of 1024 or above"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return ConfigError(
+            f"cannot listen on {where}: the address is not on this machine; "
+            "use --host 127.0.0.1, ::1 or an address this machine has"
+        )
+    if isinstance(exc, socket.gaierror):
+        return ConfigError(
+            f"cannot resolve host {config.host!r}; use an IP address such as 127.0.0.1"
+        )
+    return ConfigError(f"cannot listen on {where}: {exc.strerror or exc}; check --host/--port")
+
+
+async def serve(
+    config: Config,
+    shutdown: trio.Event | None = None,
+    *,
+    task_status: trio.TaskStatus[BoundAddress] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve `config` until cancelled, or until `shutdown` is set (then stop gracefully).
+
+    `await nursery.start(serve, config)` returns the `BoundAddress` (host, port, url).
+    """
+    server = Server(config)
+    if shutdown is not None:
+        server.shutdown_event = shutdown
+    await server.serve(task_status=task_status)
+
+
+def run(config: Config) -> None:
+    """Serve `config` in a new trio run until interrupted (for scripts)."""
+    trio.run(serve, config)

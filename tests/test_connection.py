@@ -1,0 +1,224 @@
+"""The protocol rules of one connection, over in-memory streams with a small echo app.
+
+Each rule has a test that fails without it; timeouts run on trio's autojump clock, so a 10 s
+deadline takes no real time.
+"""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from minicors.messages import Request, Response
+from minicors.options import Limits
+
+from .conftest import echo_app, run_exchange
+
+GET = b"GET /a HTTP/1.1\r\nHost: t\r\n\r\n"
+
+
+async def test_simple_get_has_date_server_and_length() -> None:
+    ex = await run_exchange([GET])
+    (resp,) = ex.responses
+    assert resp.status == 200
+    assert resp.body == b"GET /a 0\n"
+    assert resp.header(b"server") == b"minicors/test"
+    date = resp.header(b"date")
+    assert date is not None and date.endswith(b" GMT")
+    assert resp.header(b"content-length") == b"9"
+    assert '"GET /a HTTP/1.1" 200 9B' in ex.log
+
+
+async def test_small_response_is_one_send_all() -> None:
+    ex = await run_exchange([GET])
+    assert len(ex.responses) == 1
+    assert ex.stream.sends == 1
+
+
+async def test_keep_alive_serves_sequential_requests() -> None:
+    ex = await run_exchange([GET, 0.01, b"GET /b HTTP/1.1\r\nHost: t\r\n\r\n"])
+    assert [r.body for r in ex.responses] == [b"GET /a 0\n", b"GET /b 0\n"]
+
+
+async def test_pipelined_requests_answered_in_order() -> None:
+    burst = b"".join(f"GET /{i} HTTP/1.1\r\nHost: t\r\n\r\n".encode() for i in range(5))
+    ex = await run_exchange([burst])
+    assert [r.body for r in ex.responses] == [f"GET /{i} 0\n".encode() for i in range(5)]
+
+
+async def test_head_keeps_headers_and_sends_no_body() -> None:
+    ex = await run_exchange(
+        [b"HEAD /a HTTP/1.1\r\nHost: t\r\n\r\n", GET], methods=[b"HEAD", b"GET"]
+    )
+    head, get = ex.responses
+    assert head.status == 200 and head.body == b""
+    assert head.header(b"content-length") == b"10"  # "HEAD /a 0\n" would have been sent
+    assert get.body == b"GET /a 0\n"  # framing intact: the next response parses
+
+
+async def test_expect_100_continue_then_body() -> None:
+    head = b"POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+    ex = await run_exchange([head, 0.05, b"hello"])
+    statuses = [r.status for r in ex.responses]
+    assert statuses == [100, 200]
+    assert ex.responses[1].body == b"POST /p 5\nhello"
+
+
+async def test_expect_100_with_too_large_body_gets_413_without_100() -> None:
+    head = b"POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\nExpect: 100-continue\r\n\r\n"
+    ex = await run_exchange([head], limits=Limits(max_body_bytes=1000))
+    assert [r.status for r in ex.responses] == [413]
+    assert ex.responses[0].header(b"connection") == b"close"
+
+
+async def test_chunked_request_body_is_reassembled() -> None:
+    ex = await run_exchange(
+        [
+            b"POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"5\r\nhello\r\n",
+            b"6\r\n world\r\n0\r\n\r\n",
+        ]
+    )
+    assert ex.responses[0].body == b"POST /c 11\nhello world"
+
+
+async def test_http10_client_gets_answer_and_close(autojump_clock: trio.abc.Clock) -> None:
+    ex = await run_exchange([b"GET /old HTTP/1.0\r\n\r\n"], close_after=False)
+    (resp,) = ex.responses
+    assert resp.status == 200 and resp.body == b"GET /old 0\n"
+    assert resp.header(b"connection") == b"close"
+
+
+async def test_connection_close_is_honoured_and_later_bytes_ignored(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    # uvicorn #2238: bytes after a "Connection: close" request must not get a 400.
+    ex = await run_exchange(
+        [b"GET /a HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" + GET], close_after=False
+    )
+    assert [r.status for r in ex.responses] == [200]
+    assert ex.responses[0].header(b"connection") == b"close"
+
+
+async def test_head_larger_than_limit_gets_431() -> None:
+    big = b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n"
+    ex = await run_exchange([big])
+    assert [r.status for r in ex.responses] == [431]
+    assert ex.responses[0].header(b"connection") == b"close"
+
+
+async def test_head_limit_is_configurable() -> None:
+    head = b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 3000 + b"\r\n\r\n"
+    assert (await run_exchange([head])).responses[0].status == 200
+    ex = await run_exchange([head], limits=Limits(max_head_bytes=2048))
+    assert ex.responses[0].status == 431
+
+
+async def test_body_over_limit_by_content_length_gets_413() -> None:
+    ex = await run_exchange(
+        [b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world"],
+        limits=Limits(max_body_bytes=10),
+    )
+    assert [r.status for r in ex.responses] == [413]
+
+
+async def test_chunked_body_over_limit_gets_413() -> None:
+    ex = await run_exchange(
+        [
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"8\r\n12345678\r\n",
+            b"8\r\n12345678\r\n0\r\n\r\n",
+        ],
+        limits=Limits(max_body_bytes=10),
+    )
+    assert [r.status for r in ex.responses] == [413]
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "why"),
+    [
+        (b"GET /\r\n\r\n", 400, "illegal request line"),
+        (b"GET / HTTP/1.1\r\nHost a\r\n\r\n", 400, "illegal header line"),
+        (b"GET / HTTP/1.1\r\n\r\n", 400, "Host"),
+        (
+            b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            400,
+            "conflicting Content-Length",
+        ),
+        (
+            b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            400,
+            "both Content-Length and Transfer-Encoding",
+        ),
+        (b"GET / HTTP/1.1\r\nHost: t\r\nX-A: b\r\n  c\r\n\r\n", 400, "obsolete line folding"),
+        (b"GET / HTTP/1.1\r\nHost: t\r\nX-A: b\r\n\tc\r\n\r\n", 400, "obsolete line folding"),
+        (
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n",
+            501,
+            "Transfer-Encoding",
+        ),
+        (
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            400,
+            "chunk",
+        ),
+        (b"GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505, "HTTP/1.0 and HTTP/1.1"),
+        (b"GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400, "illegal header line"),
+    ],
+)
+async def test_protocol_errors_get_one_precise_response_and_close(
+    raw: bytes, status: int, why: str
+) -> None:
+    ex = await run_exchange([raw, GET])
+    assert [r.status for r in ex.responses] == [status]
+    resp = ex.responses[0]
+    assert resp.header(b"connection") == b"close"
+    assert why in resp.body.decode()
+    assert b"Traceback" not in ex.data
+    assert f" {status} " in ex.log
+
+
+async def test_obs_fold_split_across_reads_is_still_refused() -> None:
+    ex = await run_exchange([b"GET / HTTP/1.1\r\nHost: t\r\nX-A: b\r\n", 0.01, b" c\r\n\r\n"])
+    assert [r.status for r in ex.responses] == [400]
+
+
+async def test_handler_exception_becomes_500_with_close(caplog: pytest.LogCaptureFixture) -> None:
+    ex = await run_exchange([b"GET /boom HTTP/1.1\r\nHost: t\r\n\r\n", GET])
+    assert [r.status for r in ex.responses] == [500]
+    assert ex.responses[0].header(b"connection") == b"close"
+    assert b"handler failure" not in ex.data  # nothing private reaches the client
+    assert "handler failure" in caplog.text  # ... but the log has the traceback
+    assert "Traceback" in caplog.text
+
+
+async def test_trickling_head_is_cut_at_head_timeout(autojump_clock: trio.abc.Clock) -> None:
+    # One byte a second: without a deadline on the whole head this would go on for minutes.
+    trickle: list[bytes | float] = []
+    for byte in b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: " + b"a" * 100:
+        trickle += [bytes([byte]), 1.0]
+    ex = await run_exchange(trickle, limits=Limits(head_timeout_s=10))
+    assert [r.status for r in ex.responses] == [408]
+    assert 9.0 <= ex.elapsed_s <= 12.0
+
+
+async def test_silent_new_connection_gets_408(autojump_clock: trio.abc.Clock) -> None:
+    ex = await run_exchange([30.0], limits=Limits(head_timeout_s=10))
+    assert [r.status for r in ex.responses] == [408]
+    assert 9.0 <= ex.elapsed_s <= 12.0
+
+
+async def test_idle_keepalive_connection_closes_quietly(autojump_clock: trio.abc.Clock) -> None:
+    ex = await run_exchange([GET, 60.0], limits=Limits(keepalive_timeout_s=5))
+    assert [r.status for r in ex.responses] == [200]  # no 408 for an idle kept-alive client
+    assert 4.5 <= ex.elapsed_s <= 6.5
+
+
+async def test_slow_app_is_not_cut_by_head_timeout(autojump_clock: trio.abc.Clock) -> None:
+    async def slow(request: Request) -> Response:
+        await trio.sleep(30)
+        return await echo_app(request)
+
+    ex = await run_exchange([GET], app=slow, limits=Limits(head_timeout_s=10))
+    assert [r.status for r in ex.responses] == [200]
