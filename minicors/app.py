@@ -9,13 +9,16 @@ is pure apart from what the routes do; trio is only imported by the JSON API's p
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from .config import Config
 from .cors import CorsDecision
 from .errors import HttpError
-from .jsonapi import JsonApi
 from .messages import Request, Response, text_response
 from .static import StaticFiles
+
+if TYPE_CHECKING:
+    from .jsonapi import JsonApi
 
 log = logging.getLogger("minicors.app")
 
@@ -28,7 +31,11 @@ class App:
     def __init__(self, config: Config) -> None:
         self.router = config.router
         self.static = StaticFiles(config.root, config.static)
-        self.api = JsonApi(config.api) if config.api is not None else None
+        self.api: JsonApi | None = None
+        if config.api is not None:
+            from .jsonapi import JsonApi  # imported here: only loaded when an API is served
+
+            self.api = JsonApi(config.api)
 
     async def run_background(self) -> None:
         """Long-running duties (the API file watcher); the server runs this in its nursery."""

@@ -77,7 +77,7 @@ class Server:
                 config.port, host=config.host, backlog=BACKLOG
             )
         except OSError as exc:
-            raise _bind_error(config, exc) from None
+            raise bind_error(config, exc) from None
         # A host name resolving to several addresses with --port 0 gets one port per socket;
         # keep the first so the printed URL is the whole truth.
         if config.port == 0 and len(listeners) > 1:
@@ -87,9 +87,13 @@ class Server:
         return listeners
 
     async def serve(
-        self, *, task_status: trio.TaskStatus[BoundAddress] = trio.TASK_STATUS_IGNORED
+        self,
+        *,
+        listeners: list[trio.SocketListener] | None = None,
+        task_status: trio.TaskStatus[BoundAddress] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        listeners = await self.bind()
+        if listeners is None:
+            listeners = await self.bind()
         sockname = listeners[0].socket.getsockname()
         address = BoundAddress(host=sockname[0], port=sockname[1])
         try:
@@ -141,7 +145,10 @@ class Server:
                     await trio.sleep(0.1)
                     continue
                 raise
-            except (trio.ClosedResourceError, trio.Cancelled):
+            except trio.ClosedResourceError:
+                self._slots.release()
+                return  # shutdown closed the listener: stop accepting
+            except trio.Cancelled:
                 self._slots.release()
                 raise
             nursery.start_soon(self._handle, stream)
@@ -187,7 +194,7 @@ def _peer_text(stream: trio.SocketStream) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _bind_error(config: Config, exc: OSError) -> ConfigError:
+def bind_error(config: Config, exc: OSError) -> ConfigError:
     where = f"{config.host}:{config.port}"
     if exc.errno == errno.EADDRINUSE:
         return ConfigError(

@@ -1,0 +1,168 @@
+"""`--workers N`: N processes serving one port, and a supervisor that keeps N alive.
+
+Each worker binds its own listening socket with SO_REUSEPORT, so the kernel spreads new
+connections across them; the supervisor holds the port (bound, not listening, so it is never
+handed a connection) so that `--port 0` names one port for all.  Where SO_REUSEPORT is missing,
+the supervisor listens once and the workers share that socket.  A worker that dies is
+replaced; SIGINT/SIGTERM stop every worker gracefully and the supervisor exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import socket
+import sys
+import time
+from multiprocessing.process import BaseProcess
+from multiprocessing.queues import SimpleQueue
+from types import FrameType
+
+import trio
+
+from .config import Config
+from .server import Server, bind_error
+
+log = logging.getLogger("minicors.workers")
+
+BACKLOG = 1024
+RESTART_BACKOFF_S = 1.0  # a worker that dies faster than this is restarted after a pause
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _reserve(config: Config, *, listen: bool) -> socket.socket:
+    family = _family(config.host)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if not listen:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    try:
+        sock.bind((config.host, config.port))
+    except OSError as exc:
+        sock.close()
+        raise bind_error(config, exc) from None
+    if listen:
+        sock.listen(BACKLOG)
+    return sock
+
+
+def _worker_main(
+    config: Config, port: int, shared: socket.socket | None, ready: SimpleQueue[int]
+) -> None:
+    # Ctrl-C reaches the whole process group: let the supervisor decide and send SIGTERM once,
+    # so a worker sees exactly one signal and stops gracefully.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    trio.run(_worker_serve, config, port, shared, ready)
+
+
+async def _orphan_watch(server: Server, parent: int) -> None:
+    # A supervisor killed with SIGKILL cannot stop its workers: they notice and stop.
+    while os.getppid() == parent:  # noqa: ASYNC110 - nothing to wait on but a poll
+        await trio.sleep(0.5)
+    server.shutdown()
+
+
+async def _worker_serve(
+    config: Config, port: int, shared: socket.socket | None, ready: SimpleQueue[int]
+) -> None:
+    if shared is not None:
+        sock = trio.socket.from_stdlib_socket(shared)
+    else:
+        sock = trio.socket.socket(_family(config.host), socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        await sock.bind((config.host, port))
+        sock.listen(BACKLOG)
+    server = Server(config)
+    listener = trio.SocketListener(sock)
+    with trio.open_signal_receiver(signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def serve_then_stop() -> None:
+                await server.serve(listeners=[listener])
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(serve_then_stop)
+            nursery.start_soon(_orphan_watch, server, os.getppid())
+            ready.put(os.getpid())
+            async for _ in signals:
+                if server.shutdown_event.is_set():
+                    nursery.cancel_scope.cancel()
+                server.shutdown()
+
+
+def run_workers(config: Config) -> int:
+    """Run `config.workers` worker processes until SIGINT/SIGTERM; exit status 0."""
+    reuse_port = hasattr(socket, "SO_REUSEPORT")
+    holder = _reserve(config, listen=not reuse_port)
+    port = holder.getsockname()[1]
+    shared = None if reuse_port else holder
+    context = multiprocessing.get_context("fork")
+    stopping = False
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    def start() -> tuple[BaseProcess, float]:
+        process = context.Process(
+            target=_worker_main, args=(config, port, shared, ready), name="minicors-worker"
+        )
+        process.start()
+        return process, time.monotonic()
+
+    ready: SimpleQueue[int] = context.SimpleQueue()
+    workers = [start() for _ in range(config.workers)]
+    # Announce only once every worker listens: the first line is a promise that the URL works.
+    deadline = time.monotonic() + 30
+    started = 0
+    while started < config.workers and time.monotonic() < deadline and not stopping:
+        if ready.empty():
+            if any(not p.is_alive() for p, _ in workers):
+                break
+            time.sleep(0.01)
+            continue
+        ready.get()
+        started += 1
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    print(
+        f"minicors: serving {config.root} at http://{host}:{port} ({config.workers} workers)",
+        flush=True,
+    )
+    while not stopping:
+        sentinels = [p.sentinel for p, _ in workers]
+        multiprocessing.connection.wait(sentinels, timeout=0.2)
+        while not ready.empty():
+            ready.get()
+        for i, (process, began) in enumerate(workers):
+            if process.is_alive() or stopping:
+                continue
+            sys.stderr.write(
+                f"minicors: worker {process.pid} exited with status {process.exitcode}; "
+                "starting a new one\n"
+            )
+            if time.monotonic() - began < RESTART_BACKOFF_S:
+                time.sleep(RESTART_BACKOFF_S)
+            workers[i] = start()
+    for process, _ in workers:
+        if process.is_alive() and process.pid is not None:
+            process.terminate()  # SIGTERM: a graceful stop within the grace period
+    deadline = time.monotonic() + config.limits.grace_period_s + 2.0
+    for process, _ in workers:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
+    holder.close()
+    return 0
