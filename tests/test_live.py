@@ -1,0 +1,202 @@
+"""The server on real loopback sockets, started in-process with `nursery.start(serve, ...)`.
+
+Hostile neighbours (idle connections, a slowloris client, a protocol error) must never stop
+the next real client from being served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import random
+from pathlib import Path
+
+import pytest
+import trio
+
+import minicors
+from minicors.accesslog import AccessLog
+from minicors.config import Config
+from minicors.options import Limits
+from minicors.server import BoundAddress, Server, serve
+
+from .conftest import parse_responses
+
+GET = b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    (tmp_path / "hello.txt").write_text("hello\n")
+    return tmp_path
+
+
+async def fetch(address: BoundAddress, raw: bytes, *, timeout: float = 10) -> bytes:
+    """Send raw bytes, read until the server closes (or `timeout`)."""
+    with trio.fail_after(timeout):
+        stream = await trio.open_tcp_stream(address.host, address.port)
+        async with stream:
+            await stream.send_all(raw)
+            await stream.send_eof()
+            data = bytearray()
+            while chunk := await stream.receive_some(65536):
+                data.extend(chunk)
+            return bytes(data)
+
+
+async def test_serve_reports_bound_address(root: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        address = await nursery.start(serve, Config(root=str(root), port=0, access_log=False))
+        assert isinstance(address, BoundAddress)
+        assert address.host == "127.0.0.1" and address.port > 0
+        assert address.url == f"http://127.0.0.1:{address.port}"
+        (resp,) = parse_responses(await fetch(address, GET))
+        assert resp.status == 200 and resp.body == b"hello\n"
+        nursery.cancel_scope.cancel()
+
+
+def test_public_api_names() -> None:
+    for name in minicors.__all__:
+        assert getattr(minicors, name) is not None
+    assert {"Config", "CorsPolicy", "serve", "run", "__version__"} <= set(minicors.__all__)
+
+
+async def test_idle_connections_do_not_block_a_real_client(root: Path) -> None:
+    config = Config(root=str(root), port=0, access_log=False)
+    async with trio.open_nursery() as nursery:
+        address = await nursery.start(serve, config)
+        idle = [await trio.open_tcp_stream(address.host, address.port) for _ in range(200)]
+        try:
+            (resp,) = parse_responses(await fetch(address, GET, timeout=5))
+            assert resp.status == 200
+        finally:
+            for stream in idle:
+                await stream.aclose()
+        nursery.cancel_scope.cancel()
+
+
+async def test_slowloris_client_is_cut_off_while_others_are_served(root: Path) -> None:
+    config = Config(root=str(root), port=0, access_log=False, limits=Limits(head_timeout_s=1.0))
+    async with trio.open_nursery() as nursery:
+        address = await nursery.start(serve, config)
+        slow = await trio.open_tcp_stream(address.host, address.port)
+        received = bytearray()
+        started = trio.current_time()
+
+        async def trickle() -> None:
+            try:
+                for byte in b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: " + b"a" * 50:
+                    await slow.send_all(bytes([byte]))
+                    await trio.sleep(0.1)
+            except trio.BrokenResourceError:
+                pass
+
+        async def read_slow() -> None:
+            while chunk := await slow.receive_some(65536):
+                received.extend(chunk)
+
+        async with trio.open_nursery() as inner:
+            inner.start_soon(trickle)
+            inner.start_soon(read_slow)
+            for _ in range(3):  # meanwhile, others are served promptly
+                (resp,) = parse_responses(await fetch(address, GET, timeout=2))
+                assert resp.status == 200
+            with trio.fail_after(5):
+                while not received:
+                    await trio.sleep(0.05)
+            inner.cancel_scope.cancel()
+        elapsed = trio.current_time() - started
+        await slow.aclose()
+        assert received.startswith(b"HTTP/1.1 408")
+        assert 0.9 <= elapsed <= 3.0
+        nursery.cancel_scope.cancel()
+
+
+async def test_next_client_served_after_protocol_error(root: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        address = await nursery.start(serve, Config(root=str(root), port=0, access_log=False))
+        bad = parse_responses(await fetch(address, b"GARBAGE\r\n\r\n"))
+        assert [r.status for r in bad] == [400]
+        (good,) = parse_responses(await fetch(address, GET))
+        assert good.status == 200
+        nursery.cancel_scope.cancel()
+
+
+async def test_connection_limit_queues_in_backlog_and_logs_once(
+    root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="minicors.server")
+    config = Config(root=str(root), port=0, access_log=False, limits=Limits(max_connections=2))
+    async with trio.open_nursery() as nursery:
+        address = await nursery.start(serve, config)
+        holders = [await trio.open_tcp_stream(address.host, address.port) for _ in range(2)]
+        await trio.sleep(0.2)
+        third_result: list[bytes] = []
+
+        async def third() -> None:
+            third_result.append(await fetch(address, GET, timeout=10))
+
+        nursery.start_soon(third)
+        await trio.sleep(0.5)
+        assert third_result == []  # waiting in the backlog, not refused
+        await holders[0].aclose()  # one slot frees up
+        with trio.fail_after(5):
+            while not third_result:
+                await trio.sleep(0.05)
+        assert parse_responses(third_result[0])[0].status == 200
+        await holders[1].aclose()
+        nursery.cancel_scope.cancel()
+    warnings = [r for r in caplog.records if "max-connections" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+async def test_graceful_shutdown_closes_idle_and_finishes_in_flight(root: Path) -> None:
+    payload = random.Random(3).randbytes(4 * 1024 * 1024)
+    (root / "big.bin").write_bytes(payload)
+    log = io.StringIO()
+    config = Config(root=str(root), port=0, limits=Limits(grace_period_s=10))
+    server = Server(config, access_log=AccessLog(stream=log))
+    async with trio.open_nursery() as nursery:
+        address = await nursery.start(server.serve)
+        idle = await trio.open_tcp_stream(address.host, address.port)
+        busy = await trio.open_tcp_stream(address.host, address.port)
+        await busy.send_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        first = await busy.receive_some(1024)
+        server.shutdown()
+        with trio.fail_after(5):
+            assert await idle.receive_some(100) == b""  # idle: closed at once
+        data = bytearray(first)
+        with trio.fail_after(20):
+            while chunk := await busy.receive_some(65536):
+                data.extend(chunk)
+                await trio.sleep(0)
+        head, _, body = bytes(data).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200")
+        # The head went out before shutdown, so it could not say "close"; the connection
+        # closing right after the body (the read loop ended) is the promise kept.
+        assert hashlib.sha256(body).digest() == hashlib.sha256(payload).digest()
+        with trio.fail_after(5):
+            refused = False
+            try:
+                await trio.open_tcp_stream(address.host, address.port)
+            except OSError:
+                refused = True
+            assert refused  # no longer accepting
+        await idle.aclose()
+        await busy.aclose()
+    assert '"GET /big.bin HTTP/1.1" 200 4194304B' in log.getvalue()
+
+
+async def test_sendfile_download_is_byte_exact(root: Path) -> None:
+    payload = random.Random(5).randbytes(3 * 1024 * 1024 + 17)
+    (root / "blob.bin").write_bytes(payload)
+    async with trio.open_nursery() as nursery:
+        address = await nursery.start(serve, Config(root=str(root), port=0, access_log=False))
+        data = await fetch(
+            address, b"GET /blob.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        )
+        (resp,) = parse_responses(data)
+        assert resp.status == 200
+        assert resp.body == payload
+        nursery.cancel_scope.cancel()
