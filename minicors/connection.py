@@ -10,6 +10,7 @@ response) and a closed connection; nothing raised here reaches the client as a t
 from __future__ import annotations
 
 import errno
+import http
 import logging
 import os
 import re
@@ -67,6 +68,10 @@ def _check_head(event: h11.Request, headers: dict[bytes, bytes], raw_head: bytes
         for line in raw_head.split(b"\r\n")[1:]:
             if line[:1] in (b" ", b"\t"):
                 raise ProtocolViolation(400, "obsolete line folding in a header (RFC 9112 §5.2)")
+
+
+# Reason phrases are optional (RFC 9112 §4) but tools and people read them.
+PHRASES = {status.value: status.phrase.encode() for status in http.HTTPStatus}
 
 
 class ClientGone(Exception):
@@ -355,7 +360,11 @@ class ConnectionHandler:
             headers.append((b"content-length", str(length).encode()))
         if close:
             headers.append((b"connection", b"close"))
-        return h11.Response(status_code=response.status, headers=headers)
+        return h11.Response(
+            status_code=response.status,
+            headers=headers,
+            reason=PHRASES.get(response.status, b""),
+        )
 
     async def _send_response(self, request: Request, response: Response) -> bool:
         """Send `response`; True if the connection may serve another request."""
