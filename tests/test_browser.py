@@ -177,3 +177,116 @@ def test_authorization_must_be_listed(
         open_page(page, origin)
         init = {"headers": {"Authorization": "Bearer t", "X-Other": "1"}}
         assert browser_fetch(page, url(api.port), init)["ok"] is allowed
+
+
+# --- static files seen from another origin (media seeking, wasm, module scripts) -----------
+
+WASM_ANSWER = bytes.fromhex(
+    "0061736d01000000"  # magic, version 1
+    "01050160"
+    "00017f"  # type section: () -> i32
+    "03020100"  # function section: one function of type 0
+    "070a0106"
+    "616e73776572"
+    "0000"  # export section: "answer" = function 0
+    "0a060104"
+    "00412a0b"  # code section: no locals; i32.const 42; end
+)
+
+
+def _write_wav(path: Path, seconds: int) -> None:
+    import wave
+
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(2)
+        wav.setsampwidth(2)
+        wav.setframerate(44100)
+        frame = bytes(range(4)) * 4410  # a quiet, non-constant pattern; content is irrelevant
+        for _ in range(seconds * 10):
+            wav.writeframes(frame)
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("assets")
+    _write_wav(root / "tone.wav", 120)  # ~21 MB: big enough that seeking needs new ranges
+    (root / "answer.wasm").write_bytes(WASM_ANSWER)
+    (root / "mod.mjs").write_text("export const answer = 42;\n")
+    return root
+
+
+SEEK_JS = """
+async (src) => {
+  const audio = new Audio();
+  audio.crossOrigin = "anonymous";  // CORS mode: the media must pass the CORS check
+  audio.preload = "metadata";
+  const wait = (name) => new Promise((ok, fail) => {
+    audio.addEventListener(name, () => ok(true), {once: true});
+    audio.addEventListener("error", () => fail(new Error("media error " + audio.error?.code)),
+                           {once: true});
+  });
+  const loaded = wait("loadedmetadata");
+  audio.src = src;
+  await loaded;
+  const seeked = wait("seeked");
+  audio.currentTime = audio.duration - 5;
+  await seeked;
+  return {duration: audio.duration, time: audio.currentTime, ready: audio.readyState};
+}
+"""
+
+
+def test_cross_origin_media_seek_uses_ranges(page: Any, assets: Path, pages: int) -> None:
+    with live_server([str(assets)]) as api:
+        open_page(page, f"http://localhost:{pages}")
+        result = page.evaluate(SEEK_JS, f"http://127.0.0.1:{api.port}/tone.wav")
+        assert abs(result["duration"] - 120) < 1
+        assert result["time"] > 100
+        ranged = api.wait_for_log('"GET /tone.wav')
+        assert any(" 206 " in line for line in ranged), ranged
+        assert not api.log_lines('"OPTIONS /tone.wav')  # media range requests need no preflight
+
+
+def test_simple_range_fetch_needs_no_preflight(page: Any, assets: Path, pages: int) -> None:
+    with live_server([str(assets)]) as api:
+        open_page(page, f"http://localhost:{pages}")
+        target = f"http://127.0.0.1:{api.port}/mod.mjs"
+        result = browser_fetch(page, target, {"headers": {"Range": "bytes=7-11"}})
+        assert result["ok"] and result["status"] == 206
+        assert result["body"] == "const"
+        # A suffix range is not CORS-safelisted (Fetch §"CORS-safelisted request-header"):
+        # the browser preflights it, and the default policy allows it.
+        suffix = browser_fetch(page, target + "?suffix", {"headers": {"Range": "bytes=-3"}})
+        assert suffix["ok"] and suffix["status"] == 206
+        (preflight,) = api.wait_for_log('"OPTIONS /mod.mjs?suffix')
+        assert " 204 " in preflight
+        assert not api.log_lines('"OPTIONS /mod.mjs HTTP')
+
+
+WASM_JS = """
+async (src) => {
+  const {instance} = await WebAssembly.instantiateStreaming(fetch(src));
+  return instance.exports.answer();
+}
+"""
+
+
+def test_cross_origin_wasm_and_module_script(page: Any, assets: Path, pages: int) -> None:
+    with live_server([str(assets)]) as api:
+        open_page(page, f"http://localhost:{pages}")
+        base = f"http://127.0.0.1:{api.port}"
+        assert page.evaluate(WASM_JS, f"{base}/answer.wasm") == 42
+        assert page.evaluate("async (u) => (await import(u)).answer", f"{base}/mod.mjs") == 42
+
+
+def test_module_script_refused_for_an_origin_not_allowed(
+    page: Any, assets: Path, pages: int
+) -> None:
+    with live_server([str(assets), "--allow-origin", "https://elsewhere.test"]) as api:
+        open_page(page, f"http://localhost:{pages}")
+        outcome = page.evaluate(
+            "async (u) => { try { await import(u); return 'loaded'; } "
+            "catch (e) { return 'blocked'; } }",
+            f"http://127.0.0.1:{api.port}/mod.mjs",
+        )
+        assert outcome == "blocked"
