@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 import trio
 
 from . import __version__
-from .config import Config, build_policy, load, policies, read_toml
+from .config import Config, build_policy, load, read_toml
 from .errors import ConfigError
 
 EXIT_USAGE = 2
@@ -254,9 +254,8 @@ def _serve(ns: argparse.Namespace) -> int:
     settings = _settings(ns, skip=("command", "config_file", "log_level"))
     config = load(settings, ns.config_file)
     _check_root(config.root)
-    for policy in policies(config):
-        for warning in policy.warnings:
-            sys.stderr.write(f"minicors: warning: {warning}\n")
+    for warning in config.router.warnings:
+        sys.stderr.write(f"minicors: warning: {warning}\n")
     if config.workers > 1:
         from .workers import run_workers
 

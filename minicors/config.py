@@ -276,9 +276,3 @@ def load(flag_settings: Settings, config_file: str | None) -> Config:
     settings: Settings = read_toml(config_file) if config_file else {}
     settings.update(flag_settings)
     return build_config(settings)
-
-
-def policies(config: Config) -> list[CorsPolicy]:
-    """Every CORS policy in `config` (for printing their start-up warnings)."""
-    router = config.router
-    return [router.default, *(p for _, p in router.routes)]

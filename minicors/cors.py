@@ -1,28 +1,94 @@
-"""PLACEHOLDER: the CORS policy engine is being written; this file only fixes the interface."""
+"""The CORS policy engine: decide per request, answer preflights, annotate every other response.
+
+Everything that depends only on configuration (origin matcher, header values, Vary) is built in
+`CorsPolicy.__init__`; per request, a decision is a dictionary lookup in a bounded memo keyed by
+the raw header bytes, and a repeated preflight gets a pre-built `Response`.  Decisions are values
+carrying their reason, so the access log and `minicors check` can say why a request was refused.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
-from .messages import HeaderList, Request, Response
+from .cors_headers import is_token, merge_vary, parse_header_names, show
+from .cors_origins import OriginMatcher
+from .cors_routes import CorsRouter as CorsRouter  # re-exported: part of this interface
+from .errors import ConfigError
+from .messages import HeaderList, Request, Response, text_response
 
 DEFAULT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 DEFAULT_EXPOSE = ("ETag", "Link", "Location", "X-Total-Count")
 
+# Fetch §"Methods": CORS-safelisted methods never need to be allowed by a preflight response.
+SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
+# Fetch §"normalize a method": browsers upper-case these (and only these) before sending.
+NORMALISED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
+CHROMIUM_MAX_AGE_S = 7200  # Chromium >= 76 caps Access-Control-Max-Age here (CORS.md §1k)
+MEMO_ENTRIES = 1024  # memoised decisions per policy; the memo is cleared when full
+MEMO_MAX_KEY_BYTES = 1024  # longer (hostile) inputs are decided but not kept in memory
+
+_VARY_SIMPLE = b"Origin"
+_VARY_PREFLIGHT = b"Access-Control-Request-Method, Access-Control-Request-Headers"
+_ACAO = b"access-control-allow-origin"
+
+
+class CorsKind(StrEnum):
+    NOT_CORS = "not-cors"  # no Origin (or a same-origin request): nothing to allow
+    SIMPLE_ALLOWED = "simple-allowed"
+    SIMPLE_DENIED = "simple-denied"
+    PREFLIGHT_ALLOWED = "preflight-allowed"
+    PREFLIGHT_DENIED = "preflight-denied"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CorsDecision:
-    kind: str  # "not-cors" | "simple-allowed" | "simple-denied" | "preflight-allowed" | ...
+    """What the policy says about one request.
+
+    `headers` are the CORS headers for the response (not Vary); `vary` the tokens to merge into
+    its Vary; `refused` names the failed check ("origin", "method", "header") and `reason` says
+    why, escaped for a log line.  A preflight decision carries its complete `response`.
+    """
+
+    kind: CorsKind
     headers: HeaderList = ()
+    vary: bytes = b""
     reason: str = ""
+    refused: str = ""
+    response: Response | None = None
 
     @property
     def is_preflight(self) -> bool:
-        return self.kind.startswith("preflight")
+        return self.kind in (CorsKind.PREFLIGHT_ALLOWED, CorsKind.PREFLIGHT_DENIED)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CorsSettings:
+    """The arguments a `CorsPolicy` was built from (used to derive a changed policy)."""
+
+    allow_origins: tuple[str, ...] = ()
+    allow_origin_regex: str | None = None
+    allow_methods: tuple[str, ...] = DEFAULT_METHODS
+    allow_headers: tuple[str, ...] | None = None
+    expose_headers: tuple[str, ...] = DEFAULT_EXPOSE
+    allow_credentials: bool = False
+    max_age_s: int = 600
+    allow_private_network: bool = False
+
+
+def _tokens(kind: str, values: Sequence[str], example: str) -> tuple[str, ...]:
+    out = tuple(v.strip() for v in values)
+    for v in out:
+        if v != "*" and not is_token(v):
+            raise ConfigError(f"{kind} {v!r} is not a valid token; write a name like {example}")
+    return out
 
 
 class CorsPolicy:
+    """One CORS policy (see README "CORS"); raises ConfigError for an unsafe or invalid setting."""
+
     def __init__(
         self,
         *,
@@ -35,24 +101,295 @@ class CorsPolicy:
         max_age_s: int = 600,
         allow_private_network: bool = False,
     ) -> None:
-        self.warnings: tuple[str, ...] = ()
+        for what, value in (
+            ("allowed origins", allow_origins),
+            ("allowed methods", allow_methods),
+            ("allowed headers", allow_headers),
+            ("exposed headers", expose_headers),
+        ):
+            if isinstance(value, str):
+                raise ConfigError(f"{what} must be a list, not one string: write [{value!r}]")
+        warnings: list[str] = []
+        self.matcher = OriginMatcher(allow_origins, allow_origin_regex)
+        warnings.extend(self.matcher.warnings)
+        if self.matcher.any_origin and allow_credentials:
+            raise ConfigError(
+                "allowed origin '*' with credentials would let every website read your users' "
+                "private data: list the origins (--allow-origin https://app.example.com) or use "
+                "a pattern (--allow-origin 'https://*.example.com')"
+            )
+        if self.matcher.allow_null and allow_credentials:
+            warnings.append(
+                "'null' is allowed with credentials: any sandboxed page can use cookies"
+            )
+        methods = []
+        for m in _tokens("allowed method", allow_methods, "PUT"):
+            if m.upper() in NORMALISED_METHODS:
+                m = m.upper()  # Fetch §"normalize a method": `put` is sent as `PUT`
+            elif m != m.upper() and m.upper() not in (x.strip() for x in allow_methods):
+                warnings.append(
+                    f"allowed method {m!r} is compared case-sensitively (Fetch): a page sending "
+                    f"{m.upper()!r} is not allowed by it; write {m.upper()!r} (or list both)"
+                )
+            methods.append(m)
+        self.methods = tuple(dict.fromkeys(methods))
+        self.any_method = "*" in self.methods
+        headers = _tokens("allowed header", allow_headers or (), "X-Token")
+        self.headers = None if allow_headers is None else frozenset(h.lower() for h in headers)
+        self.any_header = self.headers is not None and "*" in self.headers
+        expose = _tokens("exposed header", expose_headers, "X-Total-Count")
+        if "*" in expose and allow_credentials:
+            warnings.append(
+                "exposed header '*' is a wildcard only for requests without credentials "
+                '(Fetch §"HTTP new-header syntax"): list the headers credentialed requests read'
+            )
+        if isinstance(max_age_s, bool) or not isinstance(max_age_s, int) or max_age_s < 0:
+            raise ConfigError(f"max-age {max_age_s!r} is invalid: use whole seconds >= 0")
+        if max_age_s > CHROMIUM_MAX_AGE_S:
+            warnings.append(
+                f"max-age {max_age_s} s is above Chromium's cap of {CHROMIUM_MAX_AGE_S} s "
+                "(Firefox: 86400 s): browsers cache the preflight for less; the value is sent"
+            )
+        self.credentials = allow_credentials
+        self.private_network = allow_private_network
+        self.settings = CorsSettings(
+            allow_origins=tuple(allow_origins),
+            allow_origin_regex=allow_origin_regex,
+            allow_methods=tuple(allow_methods),
+            allow_headers=None if allow_headers is None else tuple(allow_headers),
+            expose_headers=tuple(expose_headers),
+            allow_credentials=allow_credentials,
+            max_age_s=max_age_s,
+            allow_private_network=allow_private_network,
+        )
+        self.warnings: tuple[str, ...] = tuple(warnings)
+
+        # A `*`-without-credentials policy answers the same whatever the Origin: "constant".
+        # Fetch §"CORS protocol and HTTP caches": then always send ACAO `*` and no Vary: Origin.
+        self.constant = self.matcher.any_origin
+        self._vary_simple = b"" if self.constant else _VARY_SIMPLE
+        self._vary_preflight = _VARY_PREFLIGHT if self.constant else b"Origin, " + _VARY_PREFLIGHT
+        after_acao: list[tuple[bytes, bytes]] = []
+        if expose:
+            after_acao.append((b"access-control-expose-headers", ", ".join(expose).encode()))
+        if allow_credentials:
+            after_acao.append((b"access-control-allow-credentials", b"true"))
+        self._simple_tail = tuple(after_acao)
+        self._acam = ", ".join(self.methods).encode()
+        self._acma = (b"access-control-max-age", str(max_age_s).encode())
+        self._acac: HeaderList = (
+            ((b"access-control-allow-credentials", b"true"),) if allow_credentials else ()
+        )
+        self._constant_decision = CorsDecision(
+            kind=CorsKind.SIMPLE_ALLOWED, headers=((_ACAO, b"*"), *self._simple_tail)
+        )
+        self._no_origin = (
+            dataclasses.replace(self._constant_decision, kind=CorsKind.NOT_CORS)
+            if self.constant
+            else CorsDecision(kind=CorsKind.NOT_CORS, vary=_VARY_SIMPLE)
+        )
+        self._simple_memo: dict[bytes, CorsDecision] = {}
+        self._preflight_memo: dict[tuple[bytes, bytes, bytes | None, bytes | None], CorsDecision]
+        self._preflight_memo = {}
+
+    @classmethod
+    def from_settings(cls, settings: CorsSettings) -> CorsPolicy:
+        return cls(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)})
+
+    # -- per request -------------------------------------------------------------------------
 
     def decide(self, request: Request) -> CorsDecision:
-        return CorsDecision(kind="not-cors")
+        h = request.headers
+        origin = h.get(b"origin")
+        if origin is not None and request.method == "OPTIONS":
+            acrm = h.get(b"access-control-request-method")
+            if acrm is not None:  # CONTRACT: preflight = OPTIONS + Origin + ACRM
+                key = (
+                    origin,
+                    acrm,
+                    h.get(b"access-control-request-headers"),
+                    h.get(b"access-control-request-private-network"),
+                )
+                decision = self._preflight_memo.get(key)
+                if decision is None:
+                    if len(self._preflight_memo) >= MEMO_ENTRIES:
+                        self._preflight_memo.clear()
+                    decision = self._preflight(*key)
+                    if len(origin) + len(key[2] or b"") <= MEMO_MAX_KEY_BYTES:
+                        self._preflight_memo[key] = decision
+                return decision
+        if self.constant:
+            return self._constant_decision if origin is not None else self._no_origin
+        if origin is None:
+            return self._no_origin
+        decision = self._simple_memo.get(origin)
+        if decision is None:
+            if len(self._simple_memo) >= MEMO_ENTRIES:
+                self._simple_memo.clear()
+            decision = self._simple(origin)
+            if len(origin) <= MEMO_MAX_KEY_BYTES:
+                self._simple_memo[origin] = decision
+        if decision.kind is CorsKind.SIMPLE_DENIED:
+            host = h.get(b"host")
+            if host is not None and origin.partition(b"://")[2] == host.lower():
+                # A same-origin request (browsers send Origin on same-origin POSTs): CORS does
+                # not apply, so it is not logged as a refusal.  Nothing is allowed either way.
+                return self._no_origin
+        return decision
+
+    def _simple(self, origin: bytes) -> CorsDecision:
+        text = origin.decode("latin-1")
+        why = self.matcher.explain(text)
+        if why is None:
+            return CorsDecision(
+                kind=CorsKind.SIMPLE_ALLOWED,
+                headers=((_ACAO, origin), *self._simple_tail),
+                vary=self._vary_simple,
+            )
+        detail = f"origin {show(text)} not allowed" + (f" ({why})" if why else "")
+        return CorsDecision(
+            kind=CorsKind.SIMPLE_DENIED,
+            vary=self._vary_simple,
+            reason=f"cors: {detail}",
+            refused="origin",
+        )
+
+    def _preflight(
+        self, origin: bytes, acrm: bytes, acrh: bytes | None, acrpn: bytes | None
+    ) -> CorsDecision:
+        text = origin.decode("latin-1")
+        method = acrm.decode("latin-1")
+        why = None if self.constant else self.matcher.explain(text)
+        if why is not None:
+            return self._refuse("origin", f"origin {show(text)} not allowed", why)
+        if not is_token(method):
+            # go-safeweb #372: `GET, DELETE` must never be read as a method list.
+            return self._refuse(
+                "method",
+                f"method {show(method)} not allowed",
+                "Access-Control-Request-Method must be a single method token",
+            )
+        if not self.allows_method(method):
+            why = f"allowed: {', '.join(self.methods) or 'only GET, HEAD, POST'}"
+            if method.upper() in self.methods:
+                why += "; methods are case-sensitive"
+            return self._refuse("method", f"method {show(method)} not allowed", why)
+        names, invalid = parse_header_names(acrh.decode("latin-1")) if acrh else ((), ())
+        if invalid:
+            shown = ", ".join(show(n) for n in invalid)
+            return self._refuse("header", f"header {shown} not allowed", "not a valid header name")
+        bad = [n for n in names if not self.allows_header(n)]
+        if bad:
+            why = (
+                "'*' never covers Authorization (Fetch): list it"
+                if bad == ["authorization"] and self.any_header
+                else "not in the allowed headers"
+            )
+            plural = "s" if len(bad) > 1 else ""
+            return self._refuse("header", f"header{plural} {', '.join(bad)} not allowed", why)
+        acao = b"*" if self.constant else origin
+        headers: list[tuple[bytes, bytes]] = [(_ACAO, acao)]
+        if self.any_method:
+            headers.append((b"access-control-allow-methods", acrm))  # echo: valid either way
+        elif self._acam:
+            headers.append((b"access-control-allow-methods", self._acam))
+        if names:
+            headers.append((b"access-control-allow-headers", ", ".join(names).encode()))
+        headers.append(self._acma)
+        headers.extend(self._acac)
+        if self.private_network and acrpn == b"true":
+            headers.append((b"access-control-allow-private-network", b"true"))
+        cors = tuple(headers)
+        return CorsDecision(
+            kind=CorsKind.PREFLIGHT_ALLOWED,
+            headers=cors,
+            vary=self._vary_preflight,
+            response=Response(
+                status=204,
+                headers=(*cors, (b"content-length", b"0"), (b"vary", self._vary_preflight)),
+            ),
+        )
+
+    def allows_method(self, method: str) -> bool:
+        """Fetch §"CORS-preflight fetch": listed (byte-case-sensitive), `*`, or safelisted."""
+        return self.any_method or method in SAFELISTED_METHODS or method in self.methods
+
+    def allows_header(self, name: str) -> bool:
+        """`name` lower-cased; None (the default) allows whatever the preflight asks for."""
+        if self.headers is None or name in self.headers:
+            return True
+        # Fetch §"CORS non-wildcard request-header name": `*` never covers Authorization.
+        return self.any_header and name != "authorization"
+
+    def _refuse(self, refused: str, detail: str, why: str) -> CorsDecision:
+        """A 403 without any Access-Control-Allow-* header (Fetch §"HTTP responses" suggests
+        exactly that to denote failure); `why` is empty only for an origin that is simply not
+        listed, so the log line reads "cors: origin https://evil.test not allowed"."""
+        reason = f"cors: {detail}" + (f" ({why})" if why else "")
+        why = why or "it is not one of the origins this server allows"
+        body = f"CORS preflight refused: {detail} ({why}).\n"
+        return CorsDecision(
+            kind=CorsKind.PREFLIGHT_DENIED,
+            vary=self._vary_preflight,
+            reason=reason,
+            refused=refused,
+            response=text_response(
+                403, body, headers=((b"vary", self._vary_preflight),), log_note=reason
+            ),
+        )
 
     def preflight_response(self, decision: CorsDecision) -> Response:
-        return Response(status=204)
+        """The complete answer to a preflight: 204 with CORS headers, or 403 without."""
+        if decision.response is None:
+            raise ValueError("preflight_response() needs a preflight decision")
+        return decision.response
 
     def annotate(self, decision: CorsDecision, response: Response) -> Response:
-        return response
+        """`response` plus the decision's CORS headers, with one merged Vary.
 
+        CORS headers are this policy's alone: any `access-control-*` header a handler set is
+        replaced (two ACAO values make the browser's CORS check fail: Fetch §"CORS check").
+        The refusal reason stays in `decision.reason`; the caller puts it in the access log.
+        """
+        extra, vary = decision.headers, decision.vary
+        if not (extra or vary):
+            return response
+        headers = response.headers
+        for name, _ in headers:  # a plain loop: this runs on every response
+            if name == b"vary" or name[:15] == b"access-control-":
+                break
+        else:
+            return Response(
+                status=response.status,
+                headers=headers + extra + (((b"vary", vary),) if vary else ()),
+                body=response.body,
+                log_note=response.log_note,
+            )
+        # Slow path: merge into the handler's Vary (one header, no repeated token) and drop
+        # its CORS headers.
+        vary = merge_vary([v for n, v in headers if n == b"vary"], vary)
+        headers = tuple(
+            (n, v) for n, v in headers if n != b"vary" and not n.startswith(b"access-control-")
+        )
+        headers = headers + extra + (((b"vary", vary),) if vary else ())
+        return Response(
+            status=response.status, headers=headers, body=response.body, log_note=response.log_note
+        )
 
-class CorsRouter:
-    def __init__(
-        self, default: CorsPolicy, routes: Sequence[tuple[str, CorsPolicy]] = ()
-    ) -> None:
-        self.default = default
-        self.routes = tuple(routes)
-
-    def policy_for(self, path: str) -> CorsPolicy:
-        return self.default
+    def describe(self) -> list[str]:
+        """The policy in a few human lines (for `minicors check`)."""
+        s = self.settings
+        if self.matcher.default_loopback:
+            origins = "loopback on any port (default): localhost, 127.0.0.1, [::1]"
+        else:
+            origins = ", ".join(o.strip() for o in s.allow_origins) or "(none listed)"
+        lines = [f"origins: {origins}"]
+        if s.allow_origin_regex is not None:
+            lines.append(f"origin regex: {s.allow_origin_regex}")
+        lines.append(f"methods: {', '.join(self.methods) or '(only GET, HEAD, POST)'}")
+        if self.headers is None:
+            lines.append("headers: whatever the preflight asks for (echoed)")
+        else:
+            lines.append(f"headers: {', '.join(sorted(self.headers)) or '(none)'}")
+        lines.append(f"credentials: {'allowed' if self.credentials else 'not allowed'}")
+        return lines

@@ -232,3 +232,52 @@ def _is_zombie(pid: int) -> bool:
         return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) == "Z"
     except OSError:
         return True
+
+
+def test_star_with_credentials_refused_at_start(site: Path) -> None:
+    result = run_to_exit(["serve", str(site), "--allow-origin", "*", "--allow-credentials"])
+    _assert_usage_error(result, "credentials", "--allow-origin")
+
+
+def test_start_up_warnings_are_printed(site: Path) -> None:
+    with running([str(site), "--port", "0", "--allow-origin", "null", "--max-age", "9000"]) as srv:
+        code, _, err = srv.stop()
+    assert code == 0
+    assert "warning" in err and "null" in err and "7200" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "needle"),
+    [
+        (["--origin", "http://localhost:5173"], 0, "ALLOWED"),
+        (["--origin", "https://evil.test"], 1, "add --allow-origin https://evil.test"),
+        (
+            ["--origin", "https://app.test", "--allow-origin", "https://app.test",
+             "--method", "PUT", "--allow-method", "GET"],
+            1,
+            "add --allow-method PUT",
+        ),
+        (["--origin", "not an origin"], 2, "not an origin"),
+    ],
+)  # fmt: skip
+def test_check_exit_status(args: list[str], status: int, needle: str) -> None:
+    result = run_to_exit(["check", *args])
+    assert result.returncode == status, result.stdout + result.stderr
+    assert needle in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_reads_the_same_config_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "team.toml"
+    cfg.write_text(
+        '[cors]\nallow_origins = ["https://app.test"]\n'
+        '[[cors.route]]\npath = "/public/**"\nallow_origins = ["*"]\n'
+    )
+    public = run_to_exit(
+        ["check", "--config", str(cfg), "--origin", "https://x.test", "--path", "/public/a"]
+    )
+    assert public.returncode == 0, public.stdout
+    private = run_to_exit(
+        ["check", "--config", str(cfg), "--origin", "https://x.test", "--path", "/api/a"]
+    )
+    assert private.returncode == 1, private.stdout

@@ -1,0 +1,300 @@
+"""`minicors check`: would a browser allow this cross-origin request, and if not, why?
+
+It plays the browser's part from the Fetch standard (`cors_browser`) against the real engine:
+decide whether a preflight is needed, run it through the policy, apply the browser's checks to
+what minicors would answer, then the same for the actual request.  When refused, it finds the
+flag changes that fix it by applying one fix at a time and simulating again, so every
+suggestion is verified.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from http import HTTPStatus
+
+from .cors import CorsDecision, CorsPolicy, CorsRouter, CorsSettings
+from .cors_browser import (
+    FORBIDDEN_METHODS,
+    SAFELISTED_METHODS,
+    cors_check,
+    is_forbidden_header,
+    is_safelisted_header,
+    normalise_method,
+    preflight_check,
+    readable_headers,
+    unsafe_header_names,
+)
+from .cors_headers import is_token
+from .cors_origins import parse_origin_rule, parse_request_origin
+from .errors import ConfigError
+from .messages import Request, Response
+
+MAX_FIXES = 6
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckQuery:
+    origin: str
+    method: str = "GET"
+    headers: tuple[str, ...] = ()  # "Name: value" or "Name" (then the value is empty)
+    credentials: bool = False
+    path: str = "/"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckResult:
+    allowed: bool
+    report: str  # multi-line text to print
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Fetch:
+    """The request as the browser would make it (after its own normalisation)."""
+
+    origin: str
+    method: str
+    headers: tuple[tuple[str, str], ...]
+    unsafe: tuple[str, ...]
+    credentials: bool
+    target: str
+    notes: tuple[str, ...]
+
+    @property
+    def needs_preflight(self) -> bool:
+        # Fetch §"HTTP fetch": a non-safelisted method or any CORS-unsafe request-header name.
+        return self.method not in SAFELISTED_METHODS or bool(self.unsafe)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Exchange:
+    request: Request
+    response: Response
+    decision: CorsDecision
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Outcome:
+    preflight: _Exchange | None
+    actual: _Exchange | None
+    failure: tuple[str, str] | None  # the browser's view: (what failed, why)
+
+    @property
+    def allowed(self) -> bool:
+        return self.failure is None
+
+    @property
+    def decision(self) -> CorsDecision:
+        exchange = self.actual or self.preflight
+        assert exchange is not None  # noqa: S101 - one of the two always ran
+        return exchange.decision
+
+
+def _browser_origin(text: str) -> tuple[str, list[str]]:
+    """The Origin a browser would send for `text`, with a note when it had to be normalised."""
+    if text == "null" or not isinstance(parse_request_origin(text), str):
+        return text, []
+    try:
+        rule = parse_origin_rule(text.removesuffix("/"))
+    except ConfigError:
+        rule = None
+    if rule is None or not rule.is_exact:
+        raise ConfigError(
+            f"origin {text!r} is not an origin a page can have; "
+            "write scheme://host[:port], e.g. --origin https://app.example.com"
+        )
+    return rule.text, [f"a browser sends this origin as {rule.text} (not {text!r})"]
+
+
+def _prepare(query: CheckQuery) -> _Fetch:
+    origin, notes = _browser_origin(query.origin.strip())
+    if not is_token(query.method):
+        raise ConfigError(f"method {query.method!r} is not a method token; e.g. --method PUT")
+    method = normalise_method(query.method)
+    if method != query.method:
+        notes.append(f"fetch() normalises the method {query.method!r} to {method}")
+    headers: list[tuple[str, str]] = []
+    for item in query.headers:
+        name, _, value = item.partition(":")
+        name, value = name.strip(), value.strip(" \t")  # Fetch "normalize" a header value
+        if not is_token(name):
+            raise ConfigError(f"header {item!r} has no valid name; write 'Name: value' or 'Name'")
+        if any(c in value for c in "\r\n\x00") or not all(ord(c) <= 0xFF for c in value):
+            raise ConfigError(
+                f"header {name} has a value with CR, LF, NUL or a character above U+00FF; "
+                "fetch() rejects it"
+            )
+        if is_forbidden_header(name):
+            extra = "; use --credentials for cookies" if name.lower() == "cookie" else ""
+            notes.append(f"scripts cannot set {name} (a forbidden request-header): ignored{extra}")
+            continue
+        headers.append((name.lower(), value))
+    path = query.path if query.path.startswith("/") else "/" + query.path
+    return _Fetch(
+        origin=origin,
+        method=method,
+        headers=tuple(headers),
+        unsafe=tuple(unsafe_header_names(headers)),
+        credentials=query.credentials,
+        target=path,
+        notes=tuple(notes),
+    )
+
+
+def _simulate(policy: CorsPolicy, fetch: _Fetch) -> _Outcome:
+    preflight = None
+    if fetch.needs_preflight:
+        # Fetch §"CORS-preflight fetch": no credentials, Accept */*, ACRM, and ACRH if non-empty.
+        lines = [
+            ("origin", fetch.origin),
+            ("accept", "*/*"),
+            ("access-control-request-method", fetch.method),
+        ]
+        if fetch.unsafe:
+            lines.append(("access-control-request-headers", ",".join(fetch.unsafe)))
+        request = Request.build("OPTIONS", fetch.target, lines)
+        decision = policy.decide(request)
+        response = policy.preflight_response(decision)
+        preflight = _Exchange(request=request, response=response, decision=decision)
+        failure = preflight_check(
+            response.status,
+            response.headers,
+            origin=fetch.origin,
+            method=fetch.method,
+            unsafe_names=fetch.unsafe,
+            credentials=fetch.credentials,
+        )
+        if failure is not None:
+            return _Outcome(preflight=preflight, actual=None, failure=failure)
+    request = Request.build(fetch.method, fetch.target, [("origin", fetch.origin), *fetch.headers])
+    decision = policy.decide(request)
+    response = policy.annotate(decision, Response(status=200))
+    actual = _Exchange(request=request, response=response, decision=decision)
+    failure = cors_check(response.headers, fetch.origin, fetch.credentials)
+    return _Outcome(preflight=preflight, actual=actual, failure=failure)
+
+
+def _fix(policy: CorsPolicy, fetch: _Fetch, outcome: _Outcome) -> tuple[str, CorsSettings] | str:
+    """One change that removes the first failure: (flag text, new settings), or why none can."""
+    s = policy.settings
+    assert outcome.failure is not None  # noqa: S101 - only called when refused
+    what = outcome.decision.refused or outcome.failure[0]
+    if what in ("star-credentials", "credentials") and policy.matcher.any_origin:
+        origins = (*(o for o in s.allow_origins if o.strip() != "*"), fetch.origin)
+        return (
+            f"cannot: '*' with credentials — list the origin instead (replace --allow-origin '*' "
+            f"with --allow-origin {fetch.origin} --allow-credentials)",
+            dataclasses.replace(s, allow_origins=origins, allow_credentials=True),
+        )
+    if what == "credentials":
+        return "add --allow-credentials", dataclasses.replace(s, allow_credentials=True)
+    if what == "origin":
+        text = f"add --allow-origin {fetch.origin}"
+        if fetch.origin == "null":
+            text += " (this trusts every sandboxed iframe and file: page; prefer a real origin)"
+        elif policy.matcher.default_loopback:
+            text += " (it replaces the loopback default)"
+        return text, dataclasses.replace(s, allow_origins=(*s.allow_origins, fetch.origin))
+    if what == "method":
+        methods = (*s.allow_methods, fetch.method)
+        return f"add --allow-method {fetch.method}", dataclasses.replace(s, allow_methods=methods)
+    if what == "header":
+        bad = [n for n in fetch.unsafe if not policy.allows_header(n)]
+        if bad:
+            text = "add " + " ".join(f"--allow-header {n}" for n in bad)
+            if "authorization" in bad and policy.any_header:
+                text += " ('*' never covers Authorization)"
+            new = dataclasses.replace(s, allow_headers=(*(s.allow_headers or ()), *bad))
+            return text, new
+    return f"cannot: {outcome.failure[1]}"
+
+
+def _fixes(policy: CorsPolicy, fetch: _Fetch, outcome: _Outcome) -> list[str]:
+    fixes: list[str] = []
+    for _ in range(MAX_FIXES):
+        if outcome.allowed:
+            return fixes
+        fix = _fix(policy, fetch, outcome)
+        if isinstance(fix, str):
+            return [*fixes, fix]
+        text, settings = fix
+        fixes.append(text)
+        try:
+            policy = CorsPolicy.from_settings(settings)
+        except ConfigError as exc:
+            return [*fixes, f"cannot: {exc}"]
+        outcome = _simulate(policy, fetch)
+    return fixes if outcome.allowed else [*fixes, "cannot: no flag change found"]
+
+
+def _exchange_lines(exchange: _Exchange, *, actual: bool) -> list[str]:
+    request, response = exchange.request, exchange.response
+    lines = [f"  > {request.method} {request.target} HTTP/1.1"]
+    lines += [f"  > {n.decode()}: {v.decode('latin-1')}" for n, v in request.raw_headers]
+    phrase = HTTPStatus(response.status).phrase
+    suffix = "  (plus the route's own headers; the status is the route's)" if actual else ""
+    lines.append(f"  < HTTP/1.1 {response.status} {phrase}{suffix}")
+    lines += [f"  < {n.decode()}: {v.decode('latin-1')}" for n, v in response.headers]
+    if isinstance(response.body, bytes) and response.body:
+        lines.append(f"  < (body) {response.body.decode('utf-8', 'replace').rstrip()}")
+    return lines
+
+
+def _why_preflight(fetch: _Fetch) -> str:
+    why = []
+    if fetch.method not in SAFELISTED_METHODS:
+        why.append(f"method {fetch.method} is not CORS-safelisted")
+    values = dict(fetch.headers)
+    for name in fetch.unsafe:
+        if name in ("accept", "accept-language", "content-language", "content-type", "range"):
+            if is_safelisted_header(name, values[name]):
+                why.append(f"{name} counts: the safelisted values exceed 1024 bytes in total")
+            else:
+                why.append(f"{name}: {values[name]!r} is not a CORS-safelisted value")
+        else:
+            why.append(f"{name} is not a CORS-safelisted request header")
+    return "; ".join(why)
+
+
+def explain(router: CorsRouter, query: CheckQuery) -> CheckResult:
+    """Simulate a browser's fetch from `query.origin`; bad input raises ConfigError."""
+    fetch = _prepare(query)
+    route, policy = router.route_for(fetch.target.partition("?")[0])
+    creds = "include" if fetch.credentials else "omit"
+    what = f"{fetch.method} {fetch.target} from {fetch.origin} (credentials: {creds})"
+    where = "default" if route is None else f"route {route} ([[cors.route]])"
+    head = [f"policy: {where}", *(f"  {line}" for line in policy.describe())]
+    if fetch.method.upper() in FORBIDDEN_METHODS:
+        lines = [f"REFUSED: {what}", *head, f"reason: browsers never send {fetch.method}"]
+        lines.append("fix: cannot: fetch() throws for a forbidden method (Fetch §Methods)")
+        return CheckResult(allowed=False, report="\n".join(lines) + "\n")
+    outcome = _simulate(policy, fetch)
+    lines = [f"{'ALLOWED' if outcome.allowed else 'REFUSED'}: {what}", *head]
+    if outcome.preflight is None:
+        lines.append("preflight: not needed (safelisted method and headers)")
+    else:
+        lines.append(f"preflight: needed ({_why_preflight(fetch)})")
+        lines += _exchange_lines(outcome.preflight, actual=False)
+        if outcome.actual is None and outcome.failure is not None:
+            lines.append(f"  browser: preflight fails: {outcome.failure[1]}")
+        else:
+            lines.append("  browser: preflight passes")
+    if outcome.actual is None:
+        lines.append("actual request: not sent (the preflight failed)")
+    else:
+        lines.append("actual request:")
+        lines += _exchange_lines(outcome.actual, actual=True)
+        if outcome.failure is not None:
+            lines.append(f"  browser: CORS check fails: {outcome.failure[1]}")
+        else:
+            readable = readable_headers(outcome.actual.response.headers, fetch.credentials)
+            lines.append("  browser: CORS check passes; the script can read the body and")
+            lines.append(f"           the response headers {', '.join(readable)}")
+    if not outcome.allowed:
+        assert outcome.failure is not None  # noqa: S101 - refused means a failure
+        lines.append(f"reason: {outcome.decision.reason or outcome.failure[1]}")
+        fixes = _fixes(policy, fetch, outcome)
+        scope = "" if route is None else f" (in the [[cors.route]] for {route})"
+        lines += [f"fix: {fix}{scope}" for fix in fixes]
+    lines += [f"note: {note}" for note in fetch.notes]
+    return CheckResult(allowed=outcome.allowed, report="\n".join(lines) + "\n")
