@@ -24,8 +24,10 @@ $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	touch $@ $(VENV)/.run-installed
 
+# The demo API writes to a working copy, so trying the example never dirties the checkout.
 run: $(VENV)/.run-installed
-	$(BIN)/minicors serve examples/public --api examples/db.json
+	@mkdir -p .run && [ -f .run/db.json ] || cp examples/db.json .run/db.json
+	$(BIN)/minicors serve examples/public --api .run/db.json
 
 # Debian's Chromium for the browser tests (never a downloaded browser build).
 chromium:

@@ -290,3 +290,83 @@ def test_module_script_refused_for_an_origin_not_allowed(
             f"http://127.0.0.1:{api.port}/mod.mjs",
         )
         assert outcome == "blocked"
+
+
+# --- the JSON API from another origin ------------------------------------------------------
+
+CRUD_JS = """
+async (base) => {
+  const json = {"Content-Type": "application/json"};
+  const out = {};
+  const created = await fetch(base + "/api/items", {
+    method: "POST", headers: json, body: JSON.stringify({title: "from the browser", done: false}),
+  });
+  out.createStatus = created.status;
+  out.location = created.headers.get("Location");
+  const item = await created.json();
+  out.id = item.id;
+  const edited = await fetch(base + out.location, {
+    method: "PATCH", headers: json, body: JSON.stringify({done: true}),
+  });
+  out.editStatus = edited.status;
+  out.edited = await edited.json();
+  const list = await fetch(base + "/api/items?_page=1&_limit=2");
+  out.total = list.headers.get("X-Total-Count");
+  out.link = list.headers.get("Link");
+  const removed = await fetch(base + out.location, {method: "DELETE"});
+  out.deleteStatus = removed.status;
+  const gone = await fetch(base + out.location);
+  out.goneStatus = gone.status;
+  return out;
+}
+"""
+
+
+def test_api_crud_from_another_origin(page: Any, tmp_path: Path, pages: int) -> None:
+    import json
+
+    db = tmp_path / "db.json"
+    db.write_text(json.dumps({"items": [{"id": 1, "title": "a"}, {"id": 2, "title": "b"}]}))
+    (tmp_path / "www").mkdir()
+    with live_server([str(tmp_path / "www"), "--api", str(db)]) as api:
+        open_page(page, f"http://localhost:{pages}")
+        out = page.evaluate(CRUD_JS, f"http://127.0.0.1:{api.port}")
+        assert out["createStatus"] == 201
+        assert out["location"] == f"/api/items/{out['id']}"  # Location is exposed by default
+        assert out["id"] == 3  # integer ids continue the sequence
+        assert out["editStatus"] == 200 and out["edited"]["done"] is True
+        assert out["total"] == "3"  # X-Total-Count is exposed by default
+        assert out["link"] and 'rel="next"' in out["link"]
+        assert out["deleteStatus"] in (200, 204)
+        assert out["goneStatus"] == 404
+        # JSON bodies are not CORS-safelisted: POST and PATCH were preflighted, DELETE too.
+        assert api.wait_for_log('"OPTIONS /api/items HTTP', count=1)
+        assert len(api.log_lines('"OPTIONS /api/items/3 HTTP')) >= 1
+    saved = json.loads(db.read_text())
+    assert [item["id"] for item in saved["items"]] == [1, 2]  # the delete reached the file
+
+
+def test_example_page_demos_work_cross_origin(page: Any, tmp_path: Path) -> None:
+    """The bundled example (what `make run` serves), driven like a person would."""
+    import shutil
+
+    repo = Path(__file__).resolve().parent.parent
+    shutil.copytree(repo / "examples", tmp_path / "examples")
+    public, db = tmp_path / "examples" / "public", tmp_path / "examples" / "db.json"
+    with live_server([str(public), "--api", str(db)]) as server:
+        page.goto(f"http://localhost:{server.port}/index.html")
+        page.click("#simple")
+        page.wait_for_function("document.getElementById('out').textContent.includes('200')")
+        page.click("#preflight")
+        page.wait_for_function("document.getElementById('out').textContent.includes('X-Demo')")
+        assert "200" in page.text_content("#out")
+        page.click("#api-create")
+        page.wait_for_function("document.getElementById('api-out').textContent.includes('201')")
+        assert "Location: /api/items/" in page.text_content("#api-out")
+        page.click("#api-list")
+        page.wait_for_function(
+            "document.getElementById('api-out').textContent.includes('X-Total-Count')"
+        )
+        page.click("#api-delete")
+        page.wait_for_function("document.getElementById('api-out').textContent.includes('DELETE')")
+        assert server.log_lines('"OPTIONS /api/items HTTP')  # the POST was preflighted
