@@ -22,7 +22,15 @@ import h11
 import trio
 
 from .accesslog import AccessLog, format_line
-from .messages import FileBody, Request, Response, StreamBody, combine_headers, text_response
+from .messages import (
+    Body,
+    FileBody,
+    Request,
+    Response,
+    StreamBody,
+    combine_headers,
+    text_response,
+)
 from .options import Limits
 
 log = logging.getLogger("minicors.server")
@@ -72,6 +80,48 @@ def _check_head(event: h11.Request, headers: dict[bytes, bytes], raw_head: bytes
 
 # Reason phrases are optional (RFC 9112 §4) but tools and people read them.
 PHRASES = {status.value: status.phrase.encode() for status in http.HTTPStatus}
+
+
+STATUS_LINES = {code: b"HTTP/1.1 %d %s\r\n" % (code, phrase) for code, phrase in PHRASES.items()}
+
+
+def _status_line(status: int) -> bytes:
+    return STATUS_LINES.get(status) or b"HTTP/1.1 %d \r\n" % status
+
+
+def _keep_alive(request: Request) -> bool:
+    """RFC 9112 §9.3: HTTP/1.1 persists unless "close" is a Connection option; minicors (like
+    h11) does not do HTTP/1.0 keep-alive."""
+    if request.http_version != "1.1":
+        return False
+    connection = request.headers.get(b"connection")
+    return connection is None or b"close" not in connection.lower()
+
+
+def _render_head(
+    response: Response, length: int, *, keep: bool, date: bytes, server: bytes
+) -> bytes | None:
+    """Response head bytes, or None if a field would smuggle a CR, LF or NUL."""
+    parts = [_status_line(response.status), b"date: ", date, b"\r\nserver: ", server, b"\r\n"]
+    lines = 3
+    has_length = False
+    for name, value in response.headers:
+        parts += (name, b": ", value, b"\r\n")
+        if name == b"content-length":
+            has_length = True
+    lines += len(response.headers)
+    # No Content-Length on a 304 unless the core set it (RFC 9110 §8.6).
+    if not has_length and response.status != 304:
+        parts += (b"content-length: ", str(length).encode(), b"\r\n")
+        lines += 1
+    if not keep:
+        parts.append(b"connection: close\r\n")
+        lines += 1
+    parts.append(b"\r\n")
+    head = b"".join(parts)
+    if head.count(b"\n") != lines + 1 or head.count(b"\r") != lines + 1 or b"\0" in head:
+        return None
+    return head
 
 
 class ClientGone(Exception):
@@ -149,7 +199,6 @@ class ConnectionHandler:
                 await self.stream.aclose()
 
     async def _serve_requests(self) -> None:
-        conn = self.conn
         while True:
             try:
                 request = await self._read_request()
@@ -169,9 +218,11 @@ class ConnectionHandler:
             if not keep_open:
                 await self._close_gracefully()
                 return
+            conn = self.conn
             if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
                 conn.start_next_cycle()
-            else:
+                self._buffered = len(conn.trailing_data[0])
+            elif conn.our_state is not h11.IDLE:
                 # The body was not read to its end (e.g. 413) or h11 wants a close.
                 await self._close_gracefully()
                 return
@@ -198,15 +249,17 @@ class ConnectionHandler:
             return event
 
     async def _read_request(self) -> Request | None:
-        conn = self.conn
         limits = self.limits
+        self._current = None
+        self._head_bytes = None
+        self._head_received = self._buffered
         started = time.monotonic()
-        # Idle phase: wait for the first byte of a request (unless one is already buffered by
-        # pipelining).  A new connection gets the head timeout; a kept-alive one the idle timeout.
-        buffered = len(conn.trailing_data[0])
-        self._head_received = buffered
-        if not buffered:
-            first = conn.their_state is h11.IDLE and conn.our_state is h11.IDLE
+        # A pipelined request may already be buffered whole: then no waiting (and no cancel
+        # scope, which costs more than parsing a small head).
+        event = self._parse_head()
+        if event is h11.NEED_DATA and not self._buffered:
+            # Idle phase: wait for the first byte.  A new connection gets the head timeout,
+            # a kept-alive one the idle timeout (then it closes quietly).
             wait_s = limits.keepalive_timeout_s if self._served_any else limits.head_timeout_s
             self.idle = True
             with trio.move_on_after(wait_s) as scope:
@@ -217,24 +270,28 @@ class ConnectionHandler:
             self.idle_scope = None
             if scope.cancelled_caught:
                 if self._served_any or self.closing:
-                    return None  # idle keep-alive connection: close quietly
-                if first:
-                    raise Deadline
+                    return None
+                raise Deadline
             if not data:
                 return None
             started = time.monotonic()
             self._feed(data)
+            event = self._parse_head()
         self.idle = False
         self._started = started
-        self._current = None
-        # Head phase: the whole head must arrive within head_timeout_s of its first byte, so a
-        # client trickling one byte a second cannot hold the connection (slowloris).
-        with trio.move_on_after(max(0.0, started + limits.head_timeout_s - time.monotonic())) as s:
-            event, head_bytes = await self._next_head()
-        if s.cancelled_caught:
-            raise Deadline
+        if event is h11.NEED_DATA:
+            # Head phase: the whole head must arrive within head_timeout_s of its first byte,
+            # so a client trickling one byte a second cannot hold the connection (slowloris).
+            remaining = max(0.0, started + limits.head_timeout_s - time.monotonic())
+            with trio.move_on_after(remaining) as s:
+                while event is h11.NEED_DATA:
+                    self._feed(await self._receive())
+                    event = self._parse_head()
+            if s.cancelled_caught:
+                raise Deadline
         if not isinstance(event, h11.Request):
             return None  # ConnectionClosed before a request began
+        head_bytes = self._head_bytes
         self._current = event
         raw = tuple(event.headers)
         headers = combine_headers(raw)
@@ -265,28 +322,24 @@ class ConnectionHandler:
             self._fold_suspect = True
         self._last_byte = data[-1:]
         self._head_received += len(data)
+        self._buffered += len(data)
         self.conn.receive_data(data)
 
-    async def _next_head(self) -> tuple[Any, bytes | None]:
-        """The next event (a Request, normally) and, when the bytes it came from contain a
-        line starting with whitespace, the raw head, so obs-fold can be refused: h11 unfolds
-        it silently, RFC 9112 §5.2 lets a server reject it with 400, and we do (a folded line
-        is read differently by different parsers: a request-smuggling ingredient)."""
+    def _parse_head(self) -> Any:
+        """The next h11 event from what is buffered (NEED_DATA if incomplete).  When the bytes
+        may hold a line starting with whitespace, the raw head is kept in `_head_bytes` so
+        obs-fold can be refused: h11 unfolds it silently, RFC 9112 §5.2 lets a server reject
+        it with 400, and we do (parsers that unfold differently are a smuggling ingredient)."""
         conn = self.conn
-        while True:
-            snapshot: bytes | None = None
-            if self._fold_suspect:
-                snapshot = conn.trailing_data[0]
-            event = conn.next_event()
-            if event is h11.NEED_DATA:
-                self._feed(await self._receive())
-                continue
-            if snapshot is not None and isinstance(event, h11.Request):
-                end = snapshot.find(b"\r\n\r\n")
-                head = snapshot[: end + 2] if end >= 0 else snapshot
-                self._fold_suspect = bool(_FOLD_PATTERN.search(conn.trailing_data[0]))
-                return event, head
-            return event, None
+        if not self._fold_suspect:
+            return conn.next_event()
+        snapshot = conn.trailing_data[0]
+        event = conn.next_event()
+        if isinstance(event, h11.Request):
+            end = snapshot.find(b"\r\n\r\n")
+            self._head_bytes = snapshot[: end + 2] if end >= 0 else snapshot
+            self._fold_suspect = bool(_FOLD_PATTERN.search(conn.trailing_data[0]))
+        return event
 
     @property
     def _served_any(self) -> bool:
@@ -296,6 +349,8 @@ class ConnectionHandler:
     _started = 0.0
     _fold_suspect = False
     _head_received = 0
+    _buffered = 0  # bytes h11 holds that no event has consumed yet (0 means "none", exactly)
+    _head_bytes: bytes | None = None
     _last_byte = b""
     _current: h11.Request | None = None
 
@@ -309,20 +364,23 @@ class ConnectionHandler:
             return None
         chunks: list[bytes] = []
         size = 0
+        event = self.conn.next_event()  # a body-less request is complete already
         while True:
-            with trio.move_on_after(self.limits.head_timeout_s) as scope:
-                event = await self._next_event()
-            if scope.cancelled_caught:
-                await self._send_error(408, "request body not received in time")
-                return None
+            if event is h11.NEED_DATA:
+                with trio.move_on_after(self.limits.head_timeout_s) as scope:
+                    event = await self._next_event()
+                if scope.cancelled_caught:
+                    await self._send_error(408, "request body not received in time")
+                    return None
             if isinstance(event, h11.Data):
                 size += len(event.data)
                 if size > limit:
                     await self._send_error(413, f"request body larger than {limit} bytes")
                     return None
                 chunks.append(event.data)
+                event = self.conn.next_event()
             elif isinstance(event, h11.EndOfMessage):
-                return b"".join(chunks)
+                return b"".join(chunks) if chunks else b""
             else:  # ConnectionClosed mid-body
                 raise ClientGone
 
@@ -373,6 +431,10 @@ class ConnectionHandler:
         no_body = request.method == "HEAD" or response.status in (204, 304)
         close = self.closing or response.status >= 500
         sent = 0
+        if conn.their_state is h11.DONE and conn.our_state is h11.SEND_RESPONSE:
+            small = self._small_body(body)
+            if small is not None:
+                return await self._send_rendered(request, response, small, no_body, close)
         try:
             if isinstance(body, bytes):
                 data = conn.send(self._head(response, len(body), close)) or b""
@@ -406,6 +468,77 @@ class ConnectionHandler:
         self._cycles += 1
         self._log(request, response, sent)
         return conn.our_state is not h11.MUST_CLOSE and not close
+
+    def _small_body(self, body: Body) -> bytes | None:
+        """The whole body as bytes when it is small enough to go out with the head."""
+        if isinstance(body, bytes):
+            return body
+        if isinstance(body, FileBody) and body.length <= SMALL_BODY:
+            try:
+                if body.fd is None:
+                    fd = os.open(body.path, os.O_RDONLY | os.O_CLOEXEC)
+                    try:
+                        data = os.pread(fd, body.length, body.offset)
+                    finally:
+                        os.close(fd)
+                else:
+                    data = os.pread(body.fd, body.length, body.offset)
+            finally:
+                body.close()
+            if len(data) != body.length:
+                raise ClientGone  # the file shrank under us: the framing cannot be honoured
+            return data
+        return None
+
+    async def _send_rendered(
+        self, request: Request, response: Response, body: bytes, no_body: bool, close: bool
+    ) -> bool:
+        """The fast path for a known, small body: minicors renders the head itself and sends
+        head + body in one `send_all`; h11 then starts afresh on the bytes it still holds.
+
+        h11's response serialisation (validating every field of every response) cost more
+        than parsing the request; our fields come from our own code, and the one guard that
+        matters, no CR, LF or NUL inside a field (header injection), is checked on the whole
+        rendered head at C speed.  Keep-alive follows RFC 9112 §9.3 as h11 would.
+        """
+        keep = not close and _keep_alive(request)
+        head = _render_head(
+            response,
+            len(body),
+            keep=keep,
+            date=self.dates.get(),
+            server=self.server_header,
+        )
+        if head is None:
+            log.error("refused to send a response header containing CR, LF or NUL")
+            response = text_response(500, "internal server error\n", log_note="error: bad header")
+            body = response.body if isinstance(response.body, bytes) else b""
+            keep = False
+            head = _render_head(
+                response, len(body), keep=False, date=self.dates.get(), server=self.server_header
+            )
+            assert head is not None  # noqa: S101 - constant fields
+        try:
+            await self._send_bytes(head if no_body else head + body)
+        except ClientGone:
+            self._log(request, response, 0, note_extra="client went away")
+            raise
+        self._recycle()
+        self._cycles += 1
+        self._log(request, response, 0 if no_body else len(body))
+        return keep
+
+    def _recycle(self) -> None:
+        """A fresh h11 connection holding the bytes the old one had not consumed (the next
+        pipelined requests, or the peer's EOF)."""
+        leftover, closed = self.conn.trailing_data
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_head_bytes)
+        if leftover:
+            conn.receive_data(leftover)
+        if closed:
+            conn.receive_data(b"")
+        self.conn = conn
+        self._buffered = len(leftover)
 
     async def _send_stream(self, head: bytes, body: StreamBody) -> int:
         conn = self.conn

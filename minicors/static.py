@@ -253,6 +253,9 @@ class StaticFiles:
 
         Siblings are only looked for on compressible types (an `.png.gz` buys nothing), and a
         sibling the client refuses is only stat()ed when Vary is not yet known to be needed.
+        A request without Accept-Encoding (curl, load generators) costs no sibling open() at
+        all; its identity response then carries no `Vary: Accept-Encoding`, which is safe: a
+        cache may hand an identity response to anyone, and every compressed one has the Vary.
         """
         identity = _Variant(opened=opened, coding="identity")
         options = self.options
@@ -261,7 +264,7 @@ class StaticFiles:
         accept = request.header(b"accept-encoding")
         ranked = rank_codings(accept, _CODINGS)
         varies = False
-        if options.precompressed:
+        if options.precompressed and accept is not None:
             order = ranked + tuple(c for c, _ in _SIBLINGS if c not in ranked)
             suffixes = dict(_SIBLINGS)
             for coding in order:
