@@ -35,7 +35,7 @@ class App:
         if config.api is not None:
             from .jsonapi import JsonApi  # imported here: only loaded when an API is served
 
-            self.api = JsonApi(config.api)
+            self.api = JsonApi(config.api, limits=config.limits)
 
     async def run_background(self) -> None:
         """Long-running duties (the API file watcher); the server runs this in its nursery."""

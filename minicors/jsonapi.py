@@ -1,0 +1,309 @@
+"""`JsonApi`: a REST API over one JSON file, under a URL prefix (CONTRACT "JSON API").
+
+This module holds the HTTP semantics only: routing a path to the index, the whole document, a
+collection, an item or a singular resource; methods, content types, validators and conditional
+requests (RFC 9110 §13).  The data work is pure (`jsonapi_store`, `jsonapi_query`); durability
+and external edits live in `jsonapi_persist`.  Every error is a JSON body `{"error": "..."}`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
+
+import trio
+
+from .errors import ConfigError, HttpError
+from .jsonapi_persist import DocumentUnreadable, DurableDocument
+from .jsonapi_query import page_links, parse_query, run_query
+from .jsonapi_store import (
+    Document,
+    JsonObject,
+    JsonValue,
+    Kind,
+    collection,
+    create_item,
+    decode_body,
+    delete_item,
+    encode,
+    etag_for,
+    get_item,
+    id_text,
+    kind_of,
+    replace_item,
+    replace_singular,
+    singular,
+)
+from .messages import HeaderList, Request, Response
+from .options import ApiOptions, Limits
+
+JSON = (b"content-type", b"application/json")
+NO_CACHE = (b"cache-control", b"no-cache")  # always revalidate: a dev API must never be stale
+MERGE_PATCH = "application/merge-patch+json"  # RFC 7396
+ACCEPT_PATCH = (b"accept-patch", f"application/json, {MERGE_PATCH}".encode())  # RFC 5789 §3.1
+READS = ("GET", "HEAD", "OPTIONS")
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "index": READS,
+    "value": READS,
+    "collection": ("GET", "HEAD", "POST", "OPTIONS"),
+    "item": ("GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"),
+    "singular": ("GET", "HEAD", "PUT", "PATCH", "OPTIONS"),
+}
+WHOLE_DOCUMENT = "db"  # GET <prefix>/db, unless the file has its own "db" key
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Route:
+    """What a path names: `kind` is a key of ALLOWED ("index" covers <prefix> and <prefix>/db)."""
+
+    kind: str
+    key: str = ""
+    item_id: str = ""
+    whole: bool = False  # <prefix>/db
+
+
+def error_response(exc: HttpError) -> Response:
+    body = encode({"error": exc.message})
+    return Response(status=exc.status, headers=(JSON, NO_CACHE, *exc.headers), body=body)
+
+
+class JsonApi:
+    """Serves `options.file` under `options.prefix`; build once, call `handle` per request."""
+
+    def __init__(self, options: ApiOptions, *, limits: Limits | None = None) -> None:
+        prefix = options.prefix.rstrip("/")
+        if not options.prefix.startswith("/"):
+            raise ConfigError(f"API prefix {options.prefix!r} must start with '/', e.g. /api")
+        self.options = options
+        self.prefix = prefix  # "" when the prefix is "/": the API owns every path
+        self.max_body_bytes = (limits or Limits()).max_body_bytes
+        self.delay_s = options.delay_ms / 1000
+        try:
+            self.store = DurableDocument(options.file, group_commit=options.group_commit)
+        except DocumentUnreadable as exc:
+            raise ConfigError(f"API file {exc}; {exc.hint}") from None
+        directory = self.store.file.directory
+        if not options.read_only and not os.access(directory, os.W_OK):
+            raise ConfigError(
+                f"cannot write API file {options.file}: its directory {directory} is not "
+                "writable; fix the permissions or add --read-only"
+            )
+        self.store.file.remove_stale_temporaries()
+
+    def owns(self, path: str) -> bool:
+        return not self.prefix or path == self.prefix or path.startswith(self.prefix + "/")
+
+    async def watch(self, poll_interval_s: float = 0.5) -> None:
+        """Poll FILE's stamp forever and reload it when it changes outside minicors."""
+        while True:
+            await trio.sleep(poll_interval_s)
+            await self.store.refresh()
+
+    async def handle(self, request: Request) -> Response:
+        if self.delay_s:
+            await trio.sleep(self.delay_s)  # --delay: latency a front end must cope with
+        try:
+            await self.store.refresh()
+            route = self._route(request.path)
+            allowed = self._allowed(route)
+            if request.method == "OPTIONS":
+                extra = (ACCEPT_PATCH,) if "PATCH" in allowed else ()
+                return Response(status=204, headers=(_allow(allowed), *extra))
+            if request.method not in allowed:
+                raise HttpError(
+                    405, self._refusal(request.method, route), headers=(_allow(allowed),)
+                )
+            if request.method in ("GET", "HEAD"):
+                return self._read(request, route)
+            return await self._write(request, route)
+        except HttpError as exc:
+            return error_response(exc)
+
+    # --- routing --------------------------------------------------------------------------
+    def _route(self, path: str) -> Route:
+        rest = path[len(self.prefix) :]
+        try:
+            segments = [unquote(s, errors="strict") for s in rest.split("/")[1:]]
+        except UnicodeDecodeError:
+            raise HttpError(400, "the path is not valid percent-encoded UTF-8") from None
+        if segments and not segments[-1]:
+            segments.pop()  # a trailing slash names the same resource
+        if not segments:
+            return Route(kind="index")
+        if "" in segments or len(segments) > 2:
+            raise HttpError(404, f"no API resource at {path}")
+        key = segments[0]
+        value = self.store.document.get(key)
+        if key not in self.store.document:
+            if key == WHOLE_DOCUMENT and len(segments) == 1:
+                return Route(kind="index", whole=True)
+            raise HttpError(404, f"no collection or resource named {key!r}; see {self.prefix}/")
+        kind = kind_of(value)
+        if len(segments) == 2:
+            if kind is not Kind.COLLECTION:
+                raise HttpError(404, f"{key!r} is not a collection, so it has no items")
+            return Route(kind="item", key=key, item_id=segments[1])
+        return Route(kind=kind.value, key=key)
+
+    def _allowed(self, route: Route) -> tuple[str, ...]:
+        methods = ALLOWED[route.kind]
+        return READS if self.options.read_only else methods
+
+    def _refusal(self, method: str, route: Route) -> str:
+        if self.options.read_only and method in ALLOWED[route.kind]:
+            return "the API is read-only (--read-only): only GET and HEAD are allowed"
+        what = {"index": "the API index", "value": "a plain value"}.get(route.kind, route.kind)
+        if route.whole:
+            what = "the whole document (it is read-only)"
+        name = f" {route.key!r}" if route.key else ""
+        return f"{method} is not allowed on {what}{name}"
+
+    # --- reads ----------------------------------------------------------------------------
+    def _read(self, request: Request, route: Route) -> Response:
+        document = self.store.document
+        headers: HeaderList = ()
+        if route.kind == "index":
+            body = encode(document if route.whole else self._index(document))
+            tag = etag_for(body)
+        elif route.kind == "collection":
+            page = run_query(collection(document, route.key), parse_query(request.query))
+            body = encode(page.items)
+            tag = etag_for(body + b"\n" + str(page.total).encode())  # a new total: a new tag
+            headers = ((b"x-total-count", str(page.total).encode()),)
+            link = page_links(request.path, request.query, page)
+            if link is not None:
+                headers += ((b"link", link.encode("ascii", "backslashreplace")),)
+        elif route.kind == "item":
+            body = encode(get_item(document, route.key, route.item_id))
+            tag = etag_for(body)
+        else:
+            body = encode(document[route.key])
+            tag = etag_for(body)
+        if _none_match(request, tag):
+            return Response(status=304, headers=((b"etag", tag), NO_CACHE))
+        return Response(status=200, headers=(JSON, (b"etag", tag), NO_CACHE, *headers), body=body)
+
+    def _index(self, document: Document) -> JsonObject:
+        index: JsonObject = {}
+        for key, value in document.items():
+            kind = kind_of(value)
+            entry: JsonObject = {"kind": kind.value, "path": self._path(key)}
+            if isinstance(value, list):
+                entry["count"] = len(value)
+            index[key] = entry
+        if WHOLE_DOCUMENT not in document:
+            index[WHOLE_DOCUMENT] = {"kind": "document", "path": self._path(WHOLE_DOCUMENT)}
+        return index
+
+    def _path(self, key: str, item_id: str | None = None) -> str:
+        path = f"{self.prefix}/{quote(key, safe='')}"
+        return path if item_id is None else f"{path}/{quote(item_id, safe='')}"
+
+    # --- writes ---------------------------------------------------------------------------
+    async def _write(self, request: Request, route: Route) -> Response:
+        method = request.method
+        body: JsonObject = {}
+        mode = "replace"
+        if method != "DELETE":
+            media_type = self._check_content(request, patch=method == "PATCH")
+            body = decode_body(request.body)
+            if method == "PATCH":
+                mode = "merge-patch" if media_type == MERGE_PATCH else "merge"
+        op = _operation(request, route, body, mode)
+        result = await self.store.apply(op)
+        if not isinstance(result, dict):  # every operation returns the object it wrote
+            raise HttpError(500, "internal error: a write returned no object")
+        data = encode(result)
+        if method == "DELETE":
+            return Response(status=200, headers=(JSON, NO_CACHE), body=data)
+        headers: HeaderList = (JSON, (b"etag", etag_for(data)), NO_CACHE)
+        if method == "POST":
+            location = self._path(route.key, id_text(result.get("id")) or "")
+            return Response(
+                status=201, headers=(*headers, (b"location", location.encode())), body=data
+            )
+        return Response(status=200, headers=headers, body=data)
+
+    def _check_content(self, request: Request, *, patch: bool) -> str:
+        """The request's media type, after the checks that precede reading the body."""
+        if len(request.body) > self.max_body_bytes:
+            raise HttpError(413, f"request body over {self.max_body_bytes} bytes")
+        extra = (ACCEPT_PATCH,) if patch else ()
+        if request.header(b"content-encoding") not in (None, "identity"):
+            raise HttpError(415, "Content-Encoding is not supported; send the JSON uncompressed")
+        content_type = request.header(b"content-type")
+        if content_type is None:
+            raise HttpError(415, "missing Content-Type; send application/json", headers=extra)
+        media_type, _, parameters = content_type.partition(";")
+        media_type = media_type.strip().lower()
+        accepted = ("application/json", MERGE_PATCH) if patch else ("application/json",)
+        if media_type not in accepted:
+            raise HttpError(
+                415,
+                f"Content-Type must be {' or '.join(accepted)}, not {media_type or 'empty'}",
+                headers=extra,
+            )
+        for parameter in parameters.split(";"):
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "charset" and value.strip(' "').lower() != "utf-8":
+                raise HttpError(415, f"JSON must be UTF-8 (RFC 8259 §8.1), not {value.strip()}")
+        return media_type
+
+
+def _operation(
+    request: Request, route: Route, body: JsonObject, mode: str
+) -> Callable[[Document], tuple[Document, object]]:
+    """The pure change for this request; it re-checks everything against the document it gets,
+    which may be newer than the one routing saw (another write, or an edit on disk)."""
+    key, item_id, method = route.key, route.item_id, request.method
+
+    def apply(document: Document) -> tuple[Document, object]:
+        if route.kind == "collection":
+            return create_item(document, key, body)
+        if route.kind == "item":
+            _preconditions(request, get_item(document, key, item_id))
+            if method == "DELETE":
+                return delete_item(document, key, item_id)
+            return replace_item(document, key, item_id, body, mode=mode)
+        _preconditions(request, singular(document, key))
+        return replace_singular(document, key, body, mode=mode)
+
+    return apply
+
+
+# --- validators (RFC 9110 §8.8.3, §13) --------------------------------------------------------
+def _tags(value: str) -> list[str]:
+    return [t.strip() for t in value.split(",") if t.strip()]
+
+
+def _none_match(request: Request, tag: bytes) -> bool:
+    """If-None-Match uses the weak comparison (RFC 9110 §13.1.2): W/"x" matches "x"."""
+    header = request.header(b"if-none-match")
+    if header is None:
+        return False
+    current = tag.decode("ascii")
+    return any(t == "*" or t.removeprefix("W/") == current for t in _tags(header))
+
+
+def _preconditions(request: Request, current: JsonValue) -> None:
+    """If-Match (strong comparison, §13.1.1) and If-None-Match, inside the write lock, so that
+    the check and the change are one atomic step: the basis of optimistic concurrency."""
+    tag = etag_for(encode(current))
+    if_match = request.header(b"if-match")
+    if if_match is not None:
+        tags = _tags(if_match)
+        if "*" not in tags and tag.decode("ascii") not in tags:
+            raise HttpError(
+                412,
+                "the resource changed since you read it (If-Match does not match its ETag); "
+                "GET it again, then retry",
+                headers=((b"etag", tag),),
+            )
+    if _none_match(request, tag):
+        raise HttpError(412, "the resource exists and If-None-Match forbids changing it")
+
+
+def _allow(methods: tuple[str, ...]) -> tuple[bytes, bytes]:
+    return (b"allow", ", ".join(methods).encode("ascii"))

@@ -1,0 +1,397 @@
+"""FILE on disk: loading it, writing it durably, sharing fsyncs between writers, noticing edits.
+
+A write is a pure function `document -> (document, result)`.  Writers queue their functions; the
+first to take the lock becomes the leader and commits everything queued so far as one batch (group
+commit): in a worker thread it applies them in order, writes the result to a temporary file in the
+same directory, fsyncs it, renames it over FILE and fsyncs the directory, and only then does any of
+them get its answer.  If that fails, the in-memory document stays as it was (rollback) and each
+writer of the batch gets 500/507.  Rule for edits made outside minicors: before a batch, FILE's
+stamp (inode, size, mtime, ctime) is compared with the one we last read or wrote; if it changed,
+FILE is read again and the batch is applied on top of that version.  An edit that is not valid
+JSON is never overwritten: writes get 409 until it is fixed, and reads keep the last good version.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import stat
+import tempfile
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+
+import trio
+
+from .errors import HttpError
+from .jsonapi_store import Document, DocumentEncoder, JsonSyntaxError, parse_json
+
+log = logging.getLogger("minicors.jsonapi")
+
+Op = Callable[[Document], tuple[Document, object]]
+NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+HELD_VERSIONS = 4  # open descriptors kept on recent versions of FILE (see DocumentFile._held)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stamp:
+    """What identifies one version of FILE without reading it (a cheap `stat`)."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> Stamp:
+        return cls(
+            device=st.st_dev,
+            inode=st.st_ino,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            ctime_ns=st.st_ctime_ns,
+        )
+
+
+class DocumentUnreadable(Exception):
+    """FILE is missing, unreadable, not JSON, or not an object; the message says which.
+
+    The message starts with the file's name; `hint` says how to fix it (for ConfigError).
+    """
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def http_error_for(exc: Exception, name: str) -> HttpError:
+    """A failed save: 507 Insufficient Storage (RFC 4918 §11.5) for a full disk, else 500."""
+    code = exc.errno if isinstance(exc, OSError) else None
+    status = 507 if code in NO_SPACE else 500
+    reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc) or type(exc).__name__
+    return HttpError(status, f"could not save {name}: {reason}; the change was not made")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Batch:
+    """What a commit did: the document and stamp now current, and each write's outcome."""
+
+    document: Document
+    stamp: Stamp | None
+    outcomes: tuple[object | BaseException, ...]  # a result, or the exception for that write
+    reloaded: bool = False  # FILE had been changed outside minicors and was read again
+
+
+class DocumentFile:
+    """The synchronous half: every method may block, so the trio side calls them in a thread."""
+
+    def __init__(self, path: str) -> None:
+        self.shown = path  # as the user wrote it, for messages
+        self.path = os.path.realpath(path)  # write through a symlink, never over it
+        self.directory = os.path.dirname(self.path)
+        self.name = os.path.basename(self.path)
+        self.encoder = DocumentEncoder()  # used by one commit at a time (the lock)
+        self.written: Stamp | None = None  # FILE as our last rename left it, set at once
+        # Descriptors of the versions we last read or wrote, kept open so that their inode
+        # numbers cannot be reused: timestamps are coarse (a clock tick), so a new file with a
+        # recycled inode and the same size could otherwise look unchanged.
+        self._held: dict[Stamp, int] = {}
+        weakref.finalize(self, _close_all, self._held)
+
+    def stamp(self) -> Stamp | None:
+        try:
+            return Stamp.of(os.stat(self.path))
+        except OSError:
+            return None
+
+    def read(self) -> tuple[Document, Stamp]:
+        """The document and the stamp of the very bytes it was parsed from."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError as exc:
+            raise _unreadable(self.shown, exc) from None
+        try:
+            stamp = Stamp.of(os.fstat(fd))
+            data = _read_all(fd)
+        except OSError as exc:  # e.g. FILE is a directory (EISDIR)
+            os.close(fd)
+            raise _unreadable(self.shown, exc) from None
+        try:
+            document = self._parse(data)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._hold(stamp, fd)
+        return document, stamp
+
+    def _hold(self, stamp: Stamp, fd: int) -> None:
+        previous = self._held.pop(stamp, None)
+        if previous is not None:
+            os.close(previous)
+        self._held[stamp] = fd
+        while len(self._held) > HELD_VERSIONS:
+            os.close(self._held.pop(next(iter(self._held))))
+
+    def _parse(self, data: bytes) -> Document:
+        try:
+            value = parse_json(data.decode("utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            raise DocumentUnreadable(
+                f"{self.shown} is not UTF-8 (bad byte at offset {exc.start})",
+                "save it as UTF-8",
+            ) from None
+        except JsonSyntaxError as exc:
+            raise DocumentUnreadable(
+                f"{self.shown} is not valid JSON: {exc}", "fix the file at that position"
+            ) from None
+        if not isinstance(value, dict):
+            raise DocumentUnreadable(
+                f"{self.shown} holds {_kind(value)} at the top level, not an object",
+                'wrap it in an object whose keys name the resources, e.g. {"items": [...]}',
+            )
+        return value
+
+    @contextmanager
+    def _directory_locked(self) -> Iterator[int]:
+        """An exclusive flock on the directory: two minicors processes never interleave writes."""
+        fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield fd
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def commit(self, base: Document, base_stamp: Stamp | None, ops: Sequence[Op]) -> Batch:
+        """Apply `ops` in order on top of FILE's current version and persist them, or none."""
+        with self._directory_locked() as directory_fd:
+            reloaded = False
+            current = self.stamp()
+            if current is not None and current != base_stamp:
+                try:
+                    base, base_stamp = self.read()
+                except DocumentUnreadable as exc:
+                    refusal = HttpError(
+                        409,
+                        f"{exc}; it was edited outside minicors, so it is not overwritten: "
+                        "fix the file, then retry",
+                    )
+                    return Batch(document=base, stamp=base_stamp, outcomes=(refusal,) * len(ops))
+                reloaded = True
+                log.info("minicors: %s changed on disk; writes apply on top of it", self.shown)
+            elif current is None and base_stamp is not None:
+                log.warning("minicors: %s had disappeared; writing it again", self.shown)
+            document = base
+            outcomes: list[object | BaseException] = []
+            for op in ops:
+                try:
+                    document, result = op(document)
+                except Exception as exc:  # this write alone fails (HttpError or a bug)
+                    outcomes.append(exc)
+                else:
+                    outcomes.append(result)
+            if document is base:
+                return Batch(document=base, stamp=base_stamp, outcomes=tuple(outcomes))
+            try:
+                data = self.encoder.encode(document)
+                stamp = self._replace(data, directory_fd, publish=not reloaded)
+            except (OSError, ValueError, RecursionError) as exc:
+                log.error("minicors: could not save %s: %s", self.shown, exc)  # noqa: TRY400
+                error = http_error_for(exc, self.shown)
+                failed = tuple(o if isinstance(o, BaseException) else error for o in outcomes)
+                return Batch(document=base, stamp=base_stamp, outcomes=failed, reloaded=reloaded)
+            return Batch(
+                document=document, stamp=stamp, outcomes=tuple(outcomes), reloaded=reloaded
+            )
+
+    def _replace(self, data: bytes, directory_fd: int, *, publish: bool) -> Stamp:
+        """Temporary file, fsync, rename, fsync the directory: FILE is whole at every instant.
+
+        `publish` sets `written` as soon as the rename is done, telling readers that FILE now
+        differs from memory only by our own unacknowledged writes (never the case when the
+        batch was applied on top of an outside version: that part is already acknowledged).
+        """
+        try:
+            old = os.stat(self.path)
+        except FileNotFoundError:
+            old = None
+        fd, temporary = tempfile.mkstemp(
+            prefix=f".{self.name}.{os.getpid()}.", suffix=".tmp", dir=self.directory
+        )
+        try:
+            if old is not None:
+                os.fchmod(fd, stat.S_IMODE(old.st_mode))  # mkstemp made it 0600: keep FILE's
+                if os.geteuid() == 0:
+                    with suppress(OSError):
+                        os.fchown(fd, old.st_uid, old.st_gid)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)  # the bytes are on disk before the name points at them
+            os.replace(temporary, self.path)
+            stamp = Stamp.of(os.fstat(fd))
+            if publish:
+                self.written = stamp
+        except BaseException:
+            os.close(fd)
+            with suppress(OSError):
+                os.unlink(temporary)
+            raise
+        self._hold(stamp, fd)
+        os.fsync(directory_fd)  # ... and the rename itself survives a crash
+        return stamp
+
+    def remove_stale_temporaries(self) -> None:
+        """Temporary files left by a minicors that was killed mid-write (pid no longer alive)."""
+        prefix = f".{self.name}."
+        with suppress(OSError):
+            for entry in os.listdir(self.directory):
+                if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+                    continue
+                pid_text = entry[len(prefix) :].partition(".")[0]
+                if pid_text.isdigit() and not _alive(int(pid_text)):
+                    with suppress(OSError):
+                        os.unlink(os.path.join(self.directory, entry))
+
+
+def _unreadable(shown: str, exc: OSError) -> DocumentUnreadable:
+    return DocumentUnreadable(
+        f"{shown} cannot be read ({exc.strerror})",
+        'create it, e.g. containing {"items": []}, or give the right path to --api',
+    )
+
+
+def _close_all(held: dict[Stamp, int]) -> None:
+    for fd in held.values():
+        with suppress(OSError):
+            os.close(fd)
+    held.clear()
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    return "a string" if isinstance(value, str) else "a scalar"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+@dataclass(slots=True, eq=False)
+class _Ticket:
+    op: Op
+    taken: bool = False
+    done: bool = False
+    outcome: object | BaseException = None
+
+
+class DurableDocument:
+    """The committed document (what readers see) and the queue of writes waiting to join it."""
+
+    def __init__(self, path: str, *, group_commit: bool = True) -> None:
+        self.file = DocumentFile(path)
+        self.document, stamp = self.file.read()  # DocumentUnreadable: the caller says how
+        self.stamp: Stamp | None = stamp
+        self.group_commit = group_commit
+        self.commits = 0  # batches written (the benchmark reports writes per fsync)
+        self._lock = trio.Lock()
+        self._queue: deque[_Ticket] = deque()
+        self._bad_stamp: Stamp | None = None
+        self._missing = False
+
+    async def apply(self, op: Op) -> object:
+        """Run `op` on the document, persist, and return its result (or raise its error)."""
+        ticket = _Ticket(op=op)
+        self._queue.append(ticket)
+        try:
+            async with self._lock:
+                if not ticket.taken:
+                    batch = self._take(ticket)
+                    # Shielded: once a batch started, every writer in it must get its answer.
+                    with trio.CancelScope(shield=True):
+                        await self._commit(batch)
+        finally:
+            if not ticket.taken:  # cancelled while waiting: never applied
+                self._queue.remove(ticket)
+        if not ticket.done:
+            raise RuntimeError("write abandoned by a failed batch")
+        if isinstance(ticket.outcome, BaseException):
+            raise ticket.outcome
+        return ticket.outcome
+
+    def _take(self, ticket: _Ticket) -> list[_Ticket]:
+        if self.group_commit:
+            batch = list(self._queue)  # everything that queued while the last fsync ran
+            self._queue.clear()
+        else:
+            batch = [ticket]
+            self._queue.remove(ticket)
+        for queued in batch:
+            queued.taken = True
+        return batch
+
+    async def _commit(self, batch: list[_Ticket]) -> None:
+        try:
+            result = await trio.to_thread.run_sync(
+                self.file.commit, self.document, self.stamp, [t.op for t in batch]
+            )
+        except BaseException as exc:
+            for ticket in batch:
+                ticket.outcome, ticket.done = exc, True
+            raise
+        self.document, self.stamp = result.document, result.stamp
+        self.commits += 1
+        if result.stamp is not None:
+            self._missing = False
+        for ticket, outcome in zip(batch, result.outcomes, strict=True):
+            ticket.outcome, ticket.done = outcome, True
+
+    async def refresh(self) -> None:
+        """Read FILE again if it changed on disk (one `stat` when it did not)."""
+        stamp = self.file.stamp()
+        if stamp == self.stamp or (
+            stamp is not None and stamp in (self._bad_stamp, self.file.written)
+        ):
+            # Unchanged, known bad, or our own write still finishing its fsync: a reader may
+            # see the state before that write, which is not acknowledged yet.
+            return
+        if stamp is None:
+            if not self._missing:
+                self._missing = True
+                log.warning(
+                    "minicors: %s disappeared; serving the last good version "
+                    "(the next write recreates it)",
+                    self.file.shown,
+                )
+            return
+        async with self._lock:
+            if self.file.stamp() == self.stamp:
+                return  # our own write finished meanwhile
+            try:
+                document, stamp = await trio.to_thread.run_sync(self.file.read)
+            except DocumentUnreadable as exc:
+                if stamp != self._bad_stamp:
+                    self._bad_stamp = stamp
+                    log.warning("minicors: %s; keeping the last good version", exc)
+                return
+            self.document, self.stamp = document, stamp
+            self._bad_stamp, self._missing = None, False
+            log.info("minicors: %s changed on disk; reloaded", self.file.shown)
