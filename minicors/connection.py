@@ -349,6 +349,7 @@ class ConnectionHandler:
     _started = 0.0
     _fold_suspect = False
     _head_received = 0
+    _streamed = 0  # body bytes of the current response that have left so far
     _buffered = 0  # bytes h11 holds that no event has consumed yet (0 means "none", exactly)
     _head_bytes: bytes | None = None
     _last_byte = b""
@@ -431,6 +432,7 @@ class ConnectionHandler:
         no_body = request.method == "HEAD" or response.status in (204, 304)
         close = self.closing or response.status >= 500
         sent = 0
+        self._streamed = 0
         if conn.their_state is h11.DONE and conn.our_state is h11.SEND_RESPONSE:
             small = self._small_body(body)
             if small is not None:
@@ -463,7 +465,8 @@ class ConnectionHandler:
                 finally:
                     body.close()
         except ClientGone:
-            self._log(request, response, sent, note_extra="client went away")
+            # Log what actually left, not what was meant to: the streaming loops count it.
+            self._log(request, response, max(sent, self._streamed), note_extra="client went away")
             raise
         self._cycles += 1
         self._log(request, response, sent)
@@ -548,8 +551,9 @@ class ConnectionHandler:
             if not chunk:
                 continue
             pending += conn.send(h11.Data(data=chunk)) or b""
-            sent += len(chunk)
             await self._send_bytes(pending)
+            sent += len(chunk)
+            self._streamed = sent
             pending = b""
         await self._send_bytes(pending + (conn.send(h11.EndOfMessage()) or b""))
         return sent
@@ -602,6 +606,7 @@ class ConnectionHandler:
                 if n == 0:
                     raise ClientGone  # file shrank under us
                 sent += n
+                self._streamed = sent
                 await trio.lowlevel.checkpoint()
         except ClientGone:
             self.conn.send_failed()
@@ -616,6 +621,7 @@ class ConnectionHandler:
                 raise ClientGone
             await self._send_bytes(data)
             sent += len(data)
+            self._streamed = sent
         return sent
 
     async def _send_error(self, status: int, message: str) -> None:

@@ -200,3 +200,33 @@ async def test_sendfile_download_is_byte_exact(root: Path) -> None:
         assert resp.status == 200
         assert resp.body == payload
         nursery.cancel_scope.cancel()
+
+
+async def test_client_gone_mid_download_costs_nothing_further(root: Path) -> None:
+    import os
+    import socket
+    import struct
+
+    (root / "huge.bin").write_bytes(random.Random(9).randbytes(1024 * 1024) * 64)  # 64 MiB
+    log = io.StringIO()
+    server = Server(Config(root=str(root), port=0), access_log=AccessLog(stream=log))
+    fds_before = len(os.listdir("/proc/self/fd"))
+    async with trio.open_nursery() as nursery:
+        address = await nursery.start(server.serve)
+        stream = await trio.open_tcp_stream(address.host, address.port)
+        await stream.send_all(b"GET /huge.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        got = 0
+        while got < 1024 * 1024:
+            got += len(await stream.receive_some(65536))
+        # Abort with RST (linger 0), as a browser tab closing mid-download can.
+        stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        await stream.aclose()
+        with trio.fail_after(5):
+            while server.handlers:
+                await trio.sleep(0.01)
+        nursery.cancel_scope.cancel()
+    line = next(ln for ln in log.getvalue().splitlines() if "/huge.bin" in ln)
+    assert "client went away" in line
+    sent = int(line.split('" 200 ')[1].split("B ")[0])
+    assert 0 < sent < 64 * 1024 * 1024  # bytes actually sent, not the file size
+    assert len(os.listdir("/proc/self/fd")) <= fds_before  # the file descriptor was closed
