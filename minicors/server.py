@@ -135,7 +135,12 @@ class Server:
                     "new connections wait in the accept backlog",
                     self.config.limits.max_connections,
                 )
-            await self._slots.acquire()
+            try:
+                # No scheduler pass when a slot is free: under load the accept loop otherwise
+                # gets one turn per batch and new connections pile up (p99 tails).
+                self._slots.acquire_nowait()
+            except trio.WouldBlock:
+                await self._slots.acquire()
             try:
                 stream = await listener.accept()
             except OSError as exc:

@@ -46,6 +46,18 @@ async def test_pipelined_requests_answered_in_order() -> None:
     assert [r.body for r in ex.responses] == [f"GET /{i} 0\n".encode() for i in range(5)]
 
 
+async def test_pipelined_answers_leave_in_one_write() -> None:
+    burst = b"".join(f"GET /{i} HTTP/1.1\r\nHost: t\r\n\r\n".encode() for i in range(16))
+    ex = await run_exchange([burst])
+    assert len(ex.responses) == 16
+    assert ex.stream.sends == 1  # sixteen answers, one send_all
+
+
+async def test_pipelined_batch_is_flushed_before_a_protocol_error() -> None:
+    ex = await run_exchange([GET + GET + b"BROKEN\r\n\r\n"])
+    assert [r.status for r in ex.responses] == [200, 200, 400]
+
+
 async def test_head_keeps_headers_and_sends_no_body() -> None:
     ex = await run_exchange(
         [b"HEAD /a HTTP/1.1\r\nHost: t\r\n\r\n", GET], methods=[b"HEAD", b"GET"]
