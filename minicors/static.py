@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -46,6 +47,8 @@ _NOSNIFF = (b"x-content-type-options", b"nosniff")
 _VARY_AE = (b"vary", b"Accept-Encoding")
 _SIBLINGS = (("br", ".br"), ("gzip", ".gz"))  # precompressed variants, by suffix
 _CODINGS = ("br", "gzip")
+_MEMO_MAX = 4096  # entries per cache before it is simply cleared
+_SETTLE_NS = 2_000_000_000  # a directory changed this recently is listed, not trusted
 _HTML = b"text/html; charset=utf-8"
 _JSON = b"application/json"
 
@@ -117,6 +120,20 @@ class StaticFiles:
             ((b"cache-control", cache_control.encode("ascii")),) if cache_control else ()
         )
         self._use_proc = _proc_fd_works(self.root) if kernel_paths is None else kernel_paths
+        # Caches, each bounded and each keyed so that a change on disk misses:
+        # URL path -> parsed path (a pure function of the path and the dotfiles setting);
+        self._urls: dict[str, UrlPath | Refusal] = {}
+        # files whose real location was checked, by (dev, inode, ctime): a file replaced or
+        # re-linked gets a new ctime, so only the very same file skips the readlink() check;
+        self._inside: set[tuple[int, int, int]] = set()
+        # directory -> (its mtime, the .br/.gz names in it): adding or removing an entry
+        # changes the directory's mtime, so a sibling can be ruled out with one stat().
+        self._siblings: dict[str, tuple[int, frozenset[str]]] = {}
+        # (file identity, version, coding, name) -> its validators and caching headers.
+        self._validators: dict[
+            tuple[int, int, int, int, str, bool, str],
+            tuple[EntityTag, tuple[tuple[bytes, bytes], ...], int | None],
+        ] = {}
 
     @property
     def uses_kernel_paths(self) -> bool:
@@ -130,7 +147,12 @@ class StaticFiles:
             if method == "OPTIONS":  # normally answered by the app; same answer here
                 return Response(status=204, headers=((b"allow", ALLOW),))
             return text_response(405, "method not allowed\n", headers=((b"allow", ALLOW),))
-        url = parse_url_path(request.path, dotfiles=self.options.dotfiles)
+        url = self._urls.get(request.path)
+        if url is None:
+            url = parse_url_path(request.path, dotfiles=self.options.dotfiles)
+            if len(self._urls) >= _MEMO_MAX:
+                self._urls.clear()
+            self._urls[request.path] = url
         if isinstance(url, Refusal):
             return self._refused(request, url)
         path = os.path.join(self.root, *url.names)
@@ -167,6 +189,9 @@ class StaticFiles:
             return Refusal(reason=f"{path!r}: {exc}")
         try:
             st = os.fstat(fd)
+            key = (st.st_dev, st.st_ino, st.st_ctime_ns)
+            if key in self._inside:
+                return _Opened(fd=fd, st=st, path=path)
             real = os.readlink(f"/proc/self/fd/{fd}") if self._use_proc else os.path.realpath(path)
             if not is_inside(real, self.root, self._prefix):
                 os.close(fd)
@@ -177,6 +202,9 @@ class StaticFiles:
         except BaseException:
             os.close(fd)
             raise
+        if len(self._inside) >= _MEMO_MAX:
+            self._inside.clear()
+        self._inside.add(key)
         return _Opened(fd=fd, st=st, path=path)
 
     # --- directories ------------------------------------------------------------------------
@@ -271,6 +299,8 @@ class StaticFiles:
                 wanted = coding in ranked
                 if not wanted and varies:
                     continue
+                if not self._may_exist(opened.path + suffixes[coding]):
+                    continue
                 sibling = self._open(opened.path + suffixes[coding])
                 if isinstance(sibling, Refusal):
                     continue
@@ -287,6 +317,29 @@ class StaticFiles:
             if "gzip" in ranked:
                 return _Variant(opened=opened, coding="gzip", on_the_fly=True), True
         return identity, varies
+
+    def _may_exist(self, sibling: str) -> bool:
+        """False only when `sibling` is certainly absent (its directory, unchanged since it
+        was listed, had no such name): one stat() instead of a failed open() per coding."""
+        directory, name = os.path.split(sibling)
+        try:
+            mtime = os.stat(directory).st_mtime_ns
+        except OSError:
+            return True
+        if time.time_ns() - mtime < _SETTLE_NS:
+            # Timestamps are coarser than the clock: an entry created in the same tick as the
+            # listing would leave the mtime unchanged.  A directory this fresh is not trusted.
+            return True
+        known = self._siblings.get(directory)
+        if known is None or known[0] != mtime:
+            try:
+                names = frozenset(n for n in os.listdir(directory) if n.endswith((".br", ".gz")))
+            except OSError:
+                return True
+            if len(self._siblings) >= _MEMO_MAX:
+                self._siblings.clear()
+            known = self._siblings[directory] = (mtime, names)
+        return name in known[1]
 
     def _serve_file(self, request: Request, opened: _Opened, name: str) -> Response:
         """200/206/304/412/416 for a regular file; owns (and closes or hands on) its fd."""
@@ -312,18 +365,25 @@ class StaticFiles:
         st = variant.opened.st
         fd = variant.opened.fd
         size = st.st_size
-        etag = _etag(st, variant.coding, weak=variant.on_the_fly)
-        last_modified = int(st.st_mtime)
-        lm_text = format_http_date(st.st_mtime)
-        headers: list[tuple[bytes, bytes]] = [
-            (b"etag", etag.render().encode("latin-1")),
-            *self._cache_headers(name),
-        ]
-        if lm_text is None:
+        key = (st.st_dev, st.st_ino, size, st.st_mtime_ns, variant.coding, variant.on_the_fly, name)
+        known = self._validators.get(key)
+        if known is None:
+            # Validators depend only on the file's identity and version: formatted once.
+            etag = _etag(st, variant.coding, weak=variant.on_the_fly)
+            lm_text = format_http_date(st.st_mtime)
+            base: tuple[tuple[bytes, bytes], ...] = (
+                (b"etag", etag.render().encode("latin-1")),
+                *self._cache_headers(name),
+            )
             last_modified_or_none: int | None = None
-        else:
-            last_modified_or_none = last_modified
-            headers.append((b"last-modified", lm_text.encode("ascii")))
+            if lm_text is not None:
+                last_modified_or_none = int(st.st_mtime)
+                base += ((b"last-modified", lm_text.encode("ascii")),)
+            if len(self._validators) >= _MEMO_MAX:
+                self._validators.clear()
+            known = self._validators[key] = (etag, base, last_modified_or_none)
+        etag, base, last_modified_or_none = known
+        headers: list[tuple[bytes, bytes]] = list(base)
         if varies:
             headers.append(_VARY_AE)
         status = evaluate_preconditions(
