@@ -13,6 +13,7 @@ import contextlib
 import errno
 import http
 import logging
+import math
 import os
 import re
 import time
@@ -130,6 +131,10 @@ class ClientGone(Exception):
     """The peer closed or reset the connection; nothing more can be sent."""
 
 
+class TimedOut(Exception):
+    """A wait for the peer passed its deadline."""
+
+
 class Deadline(Exception):
     """The request head (or body) did not arrive in time."""
 
@@ -164,7 +169,11 @@ class DateCache:
 
 class ConnectionHandler:
     """Drives one accepted stream until it closes.  `idle` is true while no byte of the next
-    request has arrived: graceful shutdown closes such connections at once."""
+    request has arrived: graceful shutdown closes such connections at once.
+
+    On a socket, deadlines are enforced from outside: whoever runs the handler (the Server)
+    calls `expire()` on handlers whose `wait_deadline` has passed; on other streams a cancel
+    scope per wait does it."""
 
     def __init__(
         self,
@@ -187,7 +196,14 @@ class ConnectionHandler:
         self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_head_bytes)
         self.idle = True
         self.closing = False  # set by shutdown: finish the current response, then close
-        self.idle_scope: trio.CancelScope | None = None
+        # When the current wait for the peer must end (trio clock; inf when not waiting):
+        # the server's reaper calls `expire` past it.
+        self.wait_deadline = math.inf
+        self._expired = False
+        self._wait_scope: trio.CancelScope | None = None
+        # The raw socket, when there is one (the fast paths read and write it directly).
+        self._sock = stream.socket if isinstance(stream, trio.SocketStream) else None
+        self._fd = self._sock.fileno() if self._sock is not None else -1
         self._pending: list[bytes] = []  # pipelined answers waiting to leave in one write
         self._pending_size = 0
 
@@ -234,17 +250,71 @@ class ConnectionHandler:
                 await self._close_gracefully()
                 return
 
-    async def _receive(self) -> bytes:
+    async def _receive(self, deadline: float = math.inf) -> bytes:
+        """The next bytes from the peer (b"" at EOF); `TimedOut` if none came by `deadline`
+        (trio clock).  Raises `ClientGone` when the connection broke."""
         if self._pending:
             await self._send_bytes(b"")  # never wait for the peer with answers held back
+        sock = self._sock
+        if sock is None:
+            return await self._receive_stream(deadline)
+        # Straight from the socket: a kept-alive client's next request is rarely there yet, so
+        # this is one park in wait_readable and one read, without the extra scheduler pass
+        # SocketStream.receive_some makes, and without a cancel scope per request: the
+        # server's reaper wakes waits whose deadline passed (see `expire`).  When data is
+        # already there we checkpoint anyway, so a flooding client cannot starve the others.
         try:
-            data = await self.stream.receive_some(MAX_RECV)
-            return data if isinstance(data, bytes) else bytes(data)
-        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            while True:
+                try:
+                    data = os.read(self._fd, MAX_RECV)
+                except BlockingIOError:
+                    pass
+                else:
+                    await trio.lowlevel.cancel_shielded_checkpoint()
+                    return data
+                if trio.current_time() >= deadline:
+                    raise TimedOut
+                self.wait_deadline = deadline
+                try:
+                    await trio.lowlevel.wait_readable(sock)
+                except trio.ClosedResourceError:
+                    if self._expired:
+                        self._expired = False
+                        raise TimedOut from None
+                    raise
+                finally:
+                    self.wait_deadline = math.inf
+        except (OSError, trio.ClosedResourceError) as exc:  # reset, or closed under us
             raise ClientGone from exc
 
-    async def _next_event(self) -> Any:
-        """The next h11 event, reading from the socket as needed (no deadline here)."""
+    async def _receive_stream(self, deadline: float) -> bytes:
+        """`_receive` for streams that are not sockets (tests' memory streams, TLS one day)."""
+        try:
+            if deadline == math.inf:
+                got = await self.stream.receive_some(MAX_RECV)
+            else:
+                with trio.move_on_at(deadline) as scope:
+                    self._wait_scope = scope
+                    got = await self.stream.receive_some(MAX_RECV)
+                self._wait_scope = None
+                if scope.cancelled_caught:
+                    raise TimedOut
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            raise ClientGone from exc
+        return got if isinstance(got, bytes) else bytes(got)
+
+    def expire(self) -> None:
+        """End the current wait for the peer as if its deadline had passed: the server's reaper
+        calls this for waits past their deadline, and shutdown for idle connections."""
+        if self._sock is not None:
+            if self.wait_deadline != math.inf:  # parked in wait_readable right now
+                self._expired = True
+                trio.lowlevel.notify_closing(self._sock)
+        elif self._wait_scope is not None:
+            self._wait_scope.cancel()
+
+    async def _next_event(self, deadline: float = math.inf) -> Any:
+        """The next h11 event, reading from the peer as needed (until `deadline`)."""
         conn = self.conn
         while True:
             event = conn.next_event()
@@ -253,7 +323,7 @@ class ConnectionHandler:
                     await self._send_bytes(
                         conn.send(h11.InformationalResponse(status_code=100, headers=[])) or b""
                     )
-                conn.receive_data(await self._receive())
+                conn.receive_data(await self._receive(deadline))
                 continue
             return event
 
@@ -262,42 +332,40 @@ class ConnectionHandler:
         self._current = None
         self._head_bytes = None
         self._head_received = self._buffered
-        started = time.monotonic()
-        # A pipelined request may already be buffered whole: then no waiting (and no cancel
-        # scope, which costs more than parsing a small head).
+        started = trio.current_time()
+        # A pipelined request may already be buffered whole: then no waiting at all.
         event = self._parse_head()
         if event is h11.NEED_DATA and not self._buffered:
             # Idle phase: wait for the first byte.  A new connection gets the head timeout,
             # a kept-alive one the idle timeout (then it closes quietly).
+            if self.closing and self._served_any:
+                return None
             wait_s = limits.keepalive_timeout_s if self._served_any else limits.head_timeout_s
             self.idle = True
-            with trio.move_on_after(wait_s) as scope:
-                self.idle_scope = scope
-                if self.closing:
-                    scope.cancel()
-                data = await self._receive()
-            self.idle_scope = None
-            if scope.cancelled_caught:
+            try:
+                data = await self._receive(started + wait_s)
+            except TimedOut:
                 if self._served_any or self.closing:
                     return None
-                raise Deadline
+                raise Deadline from None
+            finally:
+                self.idle = False
             if not data:
                 return None
-            started = time.monotonic()
+            started = trio.current_time()
             self._feed(data)
             event = self._parse_head()
         self.idle = False
-        self._started = started
-        if event is h11.NEED_DATA:
-            # Head phase: the whole head must arrive within head_timeout_s of its first byte,
-            # so a client trickling one byte a second cannot hold the connection (slowloris).
-            remaining = max(0.0, started + limits.head_timeout_s - time.monotonic())
-            with trio.move_on_after(remaining) as s:
-                while event is h11.NEED_DATA:
-                    self._feed(await self._receive())
-                    event = self._parse_head()
-            if s.cancelled_caught:
-                raise Deadline
+        self._started = time.monotonic()
+        # Head phase: the whole head must arrive within head_timeout_s of its first byte, so
+        # a client trickling one byte a second cannot hold the connection (slowloris).
+        deadline = started + limits.head_timeout_s
+        while event is h11.NEED_DATA:
+            try:
+                self._feed(await self._receive(deadline))
+            except TimedOut:
+                raise Deadline from None
+            event = self._parse_head()
         if not isinstance(event, h11.Request):
             return None  # ConnectionClosed before a request began
         head_bytes = self._head_bytes
@@ -377,9 +445,9 @@ class ConnectionHandler:
         event = self.conn.next_event()  # a body-less request is complete already
         while True:
             if event is h11.NEED_DATA:
-                with trio.move_on_after(self.limits.head_timeout_s) as scope:
-                    event = await self._next_event()
-                if scope.cancelled_caught:
+                try:
+                    event = await self._next_event(trio.current_time() + self.limits.head_timeout_s)
+                except TimedOut:
                     await self._send_error(408, "request body not received in time")
                     return None
             if isinstance(event, h11.Data):
@@ -409,6 +477,20 @@ class ConnectionHandler:
             data = b"".join(self._pending) + data
             self._pending.clear()
             self._pending_size = 0
+        if self._sock is not None and data:
+            # A small response nearly always fits the socket buffer: one write() and done,
+            # without SocketStream.send_all's scheduler passes.  The rest, if any, goes the
+            # ordinary way (which waits for the socket to drain).
+            try:
+                sent = os.write(self._fd, data)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                self.conn.send_failed()
+                raise ClientGone from exc
+            if sent == len(data):
+                return
+            data = data[sent:]
         try:
             await self.stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:

@@ -230,3 +230,36 @@ async def test_client_gone_mid_download_costs_nothing_further(root: Path) -> Non
     sent = int(line.split('" 200 ')[1].split("B ")[0])
     assert 0 < sent < 64 * 1024 * 1024  # bytes actually sent, not the file size
     assert len(os.listdir("/proc/self/fd")) <= fds_before  # the file descriptor was closed
+
+
+@pytest.mark.parametrize(
+    ("sends", "expect_status", "low", "high"),
+    [
+        # a kept-alive connection left idle closes quietly after the keep-alive timeout
+        ([GET], [200], 0.45, 1.5),
+        # a new connection that sends nothing gets 408 after the head timeout
+        ([], [408], 0.9, 2.0),
+        # a body that stops arriving gets 408 (the head timeout applies per read)
+        ([b"POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc"], [408], 0.9, 2.0),
+    ],
+)
+async def test_socket_deadlines_are_enforced(
+    root: Path, sends: list[bytes], expect_status: list[int], low: float, high: float
+) -> None:
+    limits = Limits(keepalive_timeout_s=0.5, head_timeout_s=1.0)
+    config = Config(root=str(root), port=0, access_log=False, limits=limits)
+    async with trio.open_nursery() as nursery:
+        address = await nursery.start(serve, config)
+        stream = await trio.open_tcp_stream(address.host, address.port)
+        started = trio.current_time()
+        for data in sends:
+            await stream.send_all(data)
+        received = bytearray()
+        with trio.fail_after(5):
+            while chunk := await stream.receive_some(65536):
+                received.extend(chunk)
+        elapsed = trio.current_time() - started
+        await stream.aclose()
+        nursery.cancel_scope.cancel()
+    assert [r.status for r in parse_responses(bytes(received))] == expect_status
+    assert low <= elapsed <= high, elapsed
