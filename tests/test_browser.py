@@ -355,11 +355,13 @@ def test_example_page_demos_work_cross_origin(page: Any, tmp_path: Path) -> None
     public, db = tmp_path / "examples" / "public", tmp_path / "examples" / "db.json"
     with live_server([str(public), "--api", str(db)]) as server:
         page.goto(f"http://localhost:{server.port}/index.html")
+        # Wait for the finished line ("LABEL: STATUS ..."), not the "LABEL …" shown meanwhile.
         page.click("#simple")
-        page.wait_for_function("document.getElementById('out').textContent.includes('200')")
+        page.wait_for_function("document.getElementById('out').textContent.includes('GET: 200')")
         page.click("#preflight")
-        page.wait_for_function("document.getElementById('out').textContent.includes('X-Demo')")
-        assert "200" in page.text_content("#out")
+        page.wait_for_function(
+            "document.getElementById('out').textContent.includes('(preflighted): 200')"
+        )
         page.click("#api-create")
         page.wait_for_function("document.getElementById('api-out').textContent.includes('201')")
         assert "Location: /api/items/" in page.text_content("#api-out")
@@ -368,5 +370,8 @@ def test_example_page_demos_work_cross_origin(page: Any, tmp_path: Path) -> None
             "document.getElementById('api-out').textContent.includes('X-Total-Count')"
         )
         page.click("#api-delete")
-        page.wait_for_function("document.getElementById('api-out').textContent.includes('DELETE')")
+        page.wait_for_function(
+            "(t => t.startsWith('DELETE') && t.includes(': 200'))"
+            "(document.getElementById('api-out').textContent)"
+        )
         assert server.log_lines('"OPTIONS /api/items HTTP')  # the POST was preflighted
