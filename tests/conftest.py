@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -12,8 +13,9 @@ import trio.testing
 
 from minicors.accesslog import AccessLog
 from minicors.connection import ConnectionHandler, DateCache
-from minicors.messages import Request, Response
+from minicors.messages import Request, Response, StreamBody
 from minicors.options import Limits
+from minicors.server import BoundAddress
 
 AppFn = Callable[[Request], Awaitable[Response]]
 
@@ -113,6 +115,39 @@ class Exchange:
     stream: CountingStream
     elapsed_s: float = 0.0
     responses: list[Parsed] = field(default_factory=list)
+
+
+def read_body(response: Response) -> bytes:
+    """The bytes the server would send, releasing any descriptor the body holds."""
+    body = response.body
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, StreamBody):
+        try:
+            return b"".join(body.chunks)
+        finally:
+            body.close()
+    try:
+        if body.fd is None:
+            with open(body.path, "rb") as f:
+                f.seek(body.offset)
+                return f.read(body.length)
+        return os.pread(body.fd, body.length, body.offset)
+    finally:
+        body.close()
+
+
+async def fetch(address: BoundAddress, raw: bytes, *, timeout: float = 10) -> bytes:
+    """Send raw bytes to a live server, half-close, read until it closes (or `timeout`)."""
+    with trio.fail_after(timeout):
+        stream = await trio.open_tcp_stream(address.host, address.port)
+        async with stream:
+            await stream.send_all(raw)
+            await stream.send_eof()
+            data = bytearray()
+            while chunk := await stream.receive_some(65536):
+                data.extend(chunk)
+            return bytes(data)
 
 
 async def echo_app(request: Request) -> Response:

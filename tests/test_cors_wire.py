@@ -21,7 +21,7 @@ from minicors.config import Config
 from minicors.cors import CorsPolicy
 from minicors.server import BoundAddress, Server
 
-from .conftest import Parsed, parse_responses
+from .conftest import Parsed, fetch, parse_responses
 
 PREFLIGHT_VARY = b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
 EXPOSE = b"ETag, Link, Location, X-Total-Count"
@@ -36,14 +36,7 @@ class Live:
         lines = [f"{method} {path} HTTP/1.1", "Host: api.test", "Connection: close"]
         lines += [f"{name}: {value}" for name, value in headers]
         raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        with trio.fail_after(10):
-            stream = await trio.open_tcp_stream(self.address.host, self.address.port)
-            async with stream:
-                await stream.send_all(raw)
-                data = bytearray()
-                while chunk := await stream.receive_some(65536):
-                    data.extend(chunk)
-        (response,) = parse_responses(bytes(data), [method.encode()])
+        (response,) = parse_responses(await fetch(self.address, raw), [method.encode()])
         return response
 
 

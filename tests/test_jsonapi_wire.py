@@ -13,7 +13,7 @@ from minicors.config import Config
 from minicors.options import ApiOptions, Limits
 from minicors.server import BoundAddress, serve
 
-from .conftest import Parsed, parse_responses
+from .conftest import Parsed, fetch, parse_responses
 
 ORIGIN = "http://localhost:5173"  # allowed by the default loopback policy
 
@@ -51,14 +51,7 @@ async def exchange(
     if body or method in ("POST", "PUT", "PATCH"):
         lines.append(f"Content-Length: {len(body)}")
     raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-    with trio.fail_after(10):
-        stream = await trio.open_tcp_stream(address.host, address.port)
-        async with stream:
-            await stream.send_all(raw)
-            data = bytearray()
-            while chunk := await stream.receive_some(65536):
-                data.extend(chunk)
-    (response,) = parse_responses(bytes(data), [method.encode()])
+    (response,) = parse_responses(await fetch(address, raw), [method.encode()])
     return response
 
 

@@ -21,7 +21,7 @@ from minicors.config import Config
 from minicors.options import Limits
 from minicors.server import BoundAddress, Server, serve
 
-from .conftest import parse_responses
+from .conftest import fetch, parse_responses
 
 GET = b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n"
 
@@ -30,19 +30,6 @@ GET = b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n"
 def root(tmp_path: Path) -> Path:
     (tmp_path / "hello.txt").write_text("hello\n")
     return tmp_path
-
-
-async def fetch(address: BoundAddress, raw: bytes, *, timeout: float = 10) -> bytes:
-    """Send raw bytes, read until the server closes (or `timeout`)."""
-    with trio.fail_after(timeout):
-        stream = await trio.open_tcp_stream(address.host, address.port)
-        async with stream:
-            await stream.send_all(raw)
-            await stream.send_eof()
-            data = bytearray()
-            while chunk := await stream.receive_some(65536):
-                data.extend(chunk)
-            return bytes(data)
 
 
 async def test_serve_reports_bound_address(root: Path) -> None:

@@ -13,33 +13,15 @@ from pathlib import Path
 import pytest
 
 from minicors.errors import ConfigError
-from minicors.messages import FileBody, Request, Response, StreamBody
+from minicors.messages import FileBody, Request, Response
 from minicors.options import StaticOptions
 from minicors.static import StaticFiles
+
+from .conftest import read_body
 
 MTIME = 1_700_000_000  # Tue, 14 Nov 2023 22:13:20 GMT
 LAST_MODIFIED = "Tue, 14 Nov 2023 22:13:20 GMT"
 DIGITS = b"0123456789" * 10  # 100 bytes
-
-
-def read_body(response: Response) -> bytes:
-    """The bytes the server would send, releasing any descriptor the body holds."""
-    body = response.body
-    if isinstance(body, bytes):
-        return body
-    if isinstance(body, StreamBody):
-        try:
-            return b"".join(body.chunks)
-        finally:
-            body.close()
-    try:
-        if body.fd is None:
-            with open(body.path, "rb") as f:
-                f.seek(body.offset)
-                return f.read(body.length)
-        return os.pread(body.fd, body.length, body.offset)
-    finally:
-        body.close()
 
 
 def header(response: Response, name: str) -> str | None:

@@ -13,27 +13,13 @@ from minicors.messages import FileBody, Request, Response, StreamBody
 from minicors.options import StaticOptions
 from minicors.static import StaticFiles
 
+from .conftest import read_body
+
 APP_JS = b"console.log('identity');\n" * 100
 APP_JS_BR = b"pretend-brotli-bytes"
 APP_JS_GZ = gzip.compress(APP_JS, mtime=0)
 BROWSER_AE = ("accept-encoding", "gzip, deflate, br, zstd")
 NAVIGATE = ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
-
-
-def read_body(response: Response) -> bytes:
-    body = response.body
-    if isinstance(body, bytes):
-        return body
-    if isinstance(body, StreamBody):
-        try:
-            return b"".join(body.chunks)
-        finally:
-            body.close()
-    assert isinstance(body, FileBody)
-    try:
-        return os.pread(body.fd, body.length, body.offset) if body.fd is not None else b""
-    finally:
-        body.close()
 
 
 def header(response: Response, name: str) -> str | None:

@@ -14,27 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from minicors.messages import FileBody, Request, Response, StreamBody
+from minicors.messages import Request
 from minicors.options import StaticOptions
 from minicors.static import StaticFiles
 
+from .conftest import read_body
+
 SECRET = b"TOP-SECRET-outside-root\n"
-
-
-def read_body(response: Response) -> bytes:
-    body = response.body
-    if isinstance(body, bytes):
-        return body
-    if isinstance(body, StreamBody):
-        try:
-            return b"".join(body.chunks)
-        finally:
-            body.close()
-    assert isinstance(body, FileBody)
-    try:
-        return os.pread(body.fd, body.length, body.offset) if body.fd is not None else b""
-    finally:
-        body.close()
 
 
 @pytest.fixture
