@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 import trio
 
 from . import __version__
-from .config import Config, build_policy, load, read_toml
+from .config import Config, build_config, load, read_toml
 from .errors import ConfigError
 
 EXIT_USAGE = 2
@@ -217,15 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(ns: argparse.Namespace, skip: Sequence[str]) -> dict[str, Any]:
-    values = {k: v for k, v in vars(ns).items() if k not in skip}
-    if "static.mime_types" in values:
-        values["static.mime_types"] = tuple(values["static.mime_types"])
-    for key in ("cors.allow_origins", "cors.allow_methods", "cors.allow_headers"):
-        if key in values:
-            values[key] = tuple(values[key])
-    if "cors.expose_headers" in values:
-        values["cors.expose_headers"] = tuple(values["cors.expose_headers"])
-    return values
+    """The flags that were given, as flat settings (repeatable flags become tuples)."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in vars(ns).items() if k not in skip}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -315,7 +308,8 @@ def _check(ns: argparse.Namespace) -> int:
     )
     file_settings = read_toml(ns.config_file) if ns.config_file else {}
     file_settings.update(settings)
-    config = _cors_only(file_settings)
+    # Only the CORS settings matter here (a config file shared with `serve` may hold others).
+    config = build_config({k: v for k, v in file_settings.items() if k.startswith("cors.")})
     query = CheckQuery(
         origin=ns.origin,
         method=ns.method,
@@ -326,11 +320,3 @@ def _check(ns: argparse.Namespace) -> int:
     result = explain(config.router, query)
     sys.stdout.write(result.report.rstrip("\n") + "\n")
     return 0 if result.allowed else 1
-
-
-def _cors_only(settings: dict[str, Any]) -> Config:
-    from .config import build_config
-
-    cors_settings = {k: v for k, v in settings.items() if k.startswith("cors.")}
-    _ = build_policy  # the same constructor `serve` uses
-    return build_config(cors_settings)

@@ -245,11 +245,6 @@ def _section(settings: Settings, section: str) -> dict[str, Any]:
     return {k[len(prefix) :]: v for k, v in settings.items() if k.startswith(prefix)}
 
 
-def build_policy(values: Mapping[str, Any]) -> CorsPolicy:
-    """A `CorsPolicy` from checked `[cors]`-style values (ConfigError from the engine passes)."""
-    return CorsPolicy(**values)
-
-
 def build_config(settings: Settings) -> Config:
     """The frozen `Config` from merged flat settings (file first, then flags over it)."""
     top = {k: v for k, v in settings.items() if "." not in k}
@@ -263,8 +258,9 @@ def build_config(settings: Settings) -> Config:
         raise ConfigError("API settings were given without an API file; add --api FILE.json")
     cors_values = _section(settings, "cors")
     routes = cors_values.pop("route", ())
-    default = build_policy(cors_values)
-    route_policies = [(p, build_policy(v)) for p, v in routes]
+    # The engine checks the values itself (its ConfigErrors pass through).
+    default = CorsPolicy(**cors_values)
+    route_policies = [(p, CorsPolicy(**v)) for p, v in routes]
     cors: CorsPolicy | CorsRouter = (
         CorsRouter(default, route_policies) if route_policies else default
     )

@@ -528,29 +528,21 @@ class ConnectionHandler:
         close = self.closing or response.status >= 500
         sent = 0
         self._streamed = 0
-        if conn.their_state is h11.DONE and conn.our_state is h11.SEND_RESPONSE:
-            small = self._small_body(body)
-            if small is not None:
-                return await self._send_rendered(request, response, small, no_body, close)
+        # The request was read to its end (their_state DONE), so h11 would accept a response;
+        # a body of known length leaves by the rendered fast path.
+        known = self._known_body(body, no_body)
+        if known is not None:
+            length, data = known
+            return await self._send_rendered(request, response, length, data, no_body, close)
         try:
-            if isinstance(body, bytes):
-                data = conn.send(self._head(response, len(body), close)) or b""
-                if body and not no_body:
-                    data += conn.send(h11.Data(data=body)) or b""
-                    sent = len(body)
-                data += conn.send(h11.EndOfMessage()) or b""
-                await self._send_bytes(data)
-            elif isinstance(body, FileBody):
+            if isinstance(body, FileBody):  # a large file, and the client wants its bytes
                 try:
                     head = conn.send(self._head(response, body.length, close)) or b""
-                    if no_body or body.length == 0:
-                        await self._send_bytes(head + (conn.send(h11.EndOfMessage()) or b""))
-                    else:
-                        sent = await self._send_file(head, body)
-                        await self._send_bytes(conn.send(h11.EndOfMessage()) or b"")
+                    sent = await self._send_file(head, body)
+                    await self._send_bytes(conn.send(h11.EndOfMessage()) or b"")
                 finally:
                     body.close()
-            else:
+            elif isinstance(body, StreamBody):
                 try:
                     head = conn.send(self._head(response, None, close)) or b""
                     if no_body:
@@ -567,29 +559,41 @@ class ConnectionHandler:
         self._log(request, response, sent)
         return conn.our_state is not h11.MUST_CLOSE and not close
 
-    def _small_body(self, body: Body) -> bytes | None:
-        """The whole body as bytes when it is small enough to go out with the head."""
+    def _known_body(self, body: Body, no_body: bool) -> tuple[int, bytes] | None:
+        """(Content-Length, bytes to send) when the body goes out with the head: bytes bodies,
+        any file when no body is sent (HEAD, 204, 304: nothing is read), small files."""
         if isinstance(body, bytes):
-            return body
-        if isinstance(body, FileBody) and body.length <= SMALL_BODY:
-            try:
-                if body.fd is None:
-                    fd = os.open(body.path, os.O_RDONLY | os.O_CLOEXEC)
-                    try:
-                        data = os.pread(fd, body.length, body.offset)
-                    finally:
-                        os.close(fd)
-                else:
-                    data = os.pread(body.fd, body.length, body.offset)
-            finally:
-                body.close()
-            if len(data) != body.length:
-                raise ClientGone  # the file shrank under us: the framing cannot be honoured
-            return data
-        return None
+            return len(body), body
+        if not isinstance(body, FileBody):
+            return None
+        if no_body:
+            body.close()
+            return body.length, b""
+        if body.length > SMALL_BODY:
+            return None
+        try:
+            if body.fd is None:
+                fd = os.open(body.path, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    data = os.pread(fd, body.length, body.offset)
+                finally:
+                    os.close(fd)
+            else:
+                data = os.pread(body.fd, body.length, body.offset)
+        finally:
+            body.close()
+        if len(data) != body.length:
+            raise ClientGone  # the file shrank under us: the framing cannot be honoured
+        return body.length, data
 
     async def _send_rendered(
-        self, request: Request, response: Response, body: bytes, no_body: bool, close: bool
+        self,
+        request: Request,
+        response: Response,
+        length: int,
+        body: bytes,
+        no_body: bool,
+        close: bool,
     ) -> bool:
         """The fast path for a known, small body: minicors renders the head itself and sends
         head + body in one `send_all`; h11 then starts afresh on the bytes it still holds.
@@ -602,7 +606,7 @@ class ConnectionHandler:
         keep = not close and _keep_alive(request)
         head = _render_head(
             response,
-            len(body),
+            length,
             keep=keep,
             date=self.dates.get(),
             server=self.server_header,
@@ -611,6 +615,7 @@ class ConnectionHandler:
             log.error("refused to send a response header containing CR, LF or NUL")
             response = text_response(500, "internal server error\n", log_note="error: bad header")
             body = response.body if isinstance(response.body, bytes) else b""
+            no_body = request.method == "HEAD"
             keep = False
             head = _render_head(
                 response, len(body), keep=False, date=self.dates.get(), server=self.server_header
@@ -666,12 +671,6 @@ class ConnectionHandler:
         to drain, so a slow reader costs one buffer, not the file)."""
         fd = body.fd if body.fd is not None else os.open(body.path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            if body.length <= SMALL_BODY:
-                data = os.pread(fd, body.length, body.offset)
-                if len(data) != body.length:
-                    raise ClientGone  # file shrank under us: the framing cannot be honoured
-                await self._send_bytes(head + (self.conn.send(h11.Data(data=data)) or b""))
-                return len(data)
             pieces: list[object] = list(
                 self.conn.send_with_data_passthrough(
                     h11.Data(data=_SentFile(body.length))  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from minicors.messages import Request, Response
+from minicors.messages import FileBody, Request, Response
 from minicors.options import Limits
 
 from .conftest import echo_app, run_exchange
@@ -234,3 +234,16 @@ async def test_slow_app_is_not_cut_by_head_timeout(autojump_clock: trio.abc.Cloc
 
     ex = await run_exchange([GET], app=slow, limits=Limits(head_timeout_s=10))
     assert [r.status for r in ex.responses] == [200]
+
+
+async def test_head_of_a_file_reads_nothing() -> None:
+    # The path does not exist: answering HEAD must not even open it (Content-Length is known).
+    async def file_app(request: Request) -> Response:
+        return Response(status=200, body=FileBody(path="/nonexistent/f.bin", offset=0, length=10))
+
+    ex = await run_exchange(
+        [b"HEAD /f HTTP/1.1\r\nHost: t\r\n\r\n"], app=file_app, methods=[b"HEAD"]
+    )
+    (resp,) = ex.responses
+    assert resp.status == 200 and resp.body == b""
+    assert resp.header(b"content-length") == b"10"
