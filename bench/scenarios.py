@@ -7,9 +7,15 @@ that answers 400 to a big header block is reported as failing, not as fast.
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from minicors.static_cache import SETTLE_NS
+
+SETTLE_S = SETTLE_NS / 1e9 + 0.1
 
 ORIGIN = "http://localhost:5173"
 EVIL = "https://evil.test"
@@ -157,16 +163,28 @@ def scenarios(*, large_bytes: int) -> tuple[Scenario, ...]:
     return tuple(result)
 
 
-def make_root(root: Path, *, large_bytes: int) -> None:
-    """The files every server serves.  Contents are fixed (no randomness) and written once."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "data.json").write_bytes(DATA_JSON)
+def _small_file() -> bytes:
     line = b"export const answer = 42; // padding padding padding padding padding\n"
-    small = (line * (4096 // len(line) + 1))[:4095] + b"\n"
-    (root / SMALL_FILE).write_bytes(small)
+    return (line * (4096 // len(line) + 1))[:4095] + b"\n"
+
+
+def make_root(root: Path, *, large_bytes: int) -> None:
+    """The files every server serves.  Contents are fixed (no randomness) and written once.
+
+    Returns once every file is older than minicors' settle time (a file changed in the last
+    2 s is read from disk on every request, not kept in memory), so every measurement sees
+    files in the state a served site is in: unchanged for a while.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    for name, data in (("data.json", DATA_JSON), (SMALL_FILE, _small_file())):
+        path = root / name
+        if not path.exists() or path.read_bytes() != data:
+            path.write_bytes(data)
     large = root / LARGE_FILE
     if not large.exists() or large.stat().st_size != large_bytes:
         block = bytes(range(256)) * 4096  # 1 MiB
         with large.open("wb") as f:
             for offset in range(0, large_bytes, len(block)):
                 f.write(block[: large_bytes - offset])
+    newest = max(os.stat(p).st_ctime for p in root.iterdir())
+    time.sleep(max(0.0, newest + SETTLE_S - time.time()))

@@ -21,8 +21,8 @@ import h11
 
 import minicors
 from minicors.app import App
-from minicors.connection import DateCache
-from minicors.messages import FileBody, Request, Response, combine_headers
+from minicors.connection import DateCache, header_dict
+from minicors.messages import FileBody, Request, Response
 
 from .peers.floor import Floor
 from .scenarios import ORIGIN, Scenario, make_root, scenarios
@@ -104,8 +104,8 @@ def minicors_stages(root: Path, raw: bytes, n: int) -> dict[str, float]:
         assert isinstance(event, h11.Request)
         conn.next_event()  # EndOfMessage
         clock.lap("h11: parse request")
-        raw_headers = tuple(event.headers)
-        headers = combine_headers(raw_headers)
+        raw_headers = event.headers
+        headers = header_dict(raw_headers)
         request = Request(
             method=event.method.decode("ascii"),
             target=event.target.decode("latin-1"),

@@ -17,7 +17,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import h11
@@ -79,6 +79,21 @@ def _check_head(event: h11.Request, headers: dict[bytes, bytes], raw_head: bytes
         for line in raw_head.split(b"\r\n")[1:]:
             if line[:1] in (b" ", b"\t"):
                 raise ProtocolViolation(400, "obsolete line folding in a header (RFC 9112 §5.2)")
+
+
+def header_dict(headers: Sequence[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    """h11's request headers as `Request.headers` wants them (see `combine_headers`).
+
+    h11's `Headers` hands out its pairs one Python-level `__getitem__` call at a time, which
+    at 100 header fields cost more than the rest of minicors' work per request.  Its
+    `_full_items` list (raw name, lower-case name, value) is read directly when it is there;
+    a test checks this gives exactly what the public interface gives."""
+    items = getattr(headers, "_full_items", None)
+    if type(items) is list:
+        combined = {name: value for _, name, value in items}
+        if len(combined) == len(items):
+            return combined
+    return combine_headers(tuple(headers))  # repeated names (or another h11): combine
 
 
 # Reason phrases are optional (RFC 9112 §4) but tools and people read them.
@@ -153,17 +168,24 @@ class _SentFile:
 
 
 class DateCache:
-    """`Date` header bytes (RFC 9110 §6.6.1, IMF-fixdate), formatted at most once a second."""
+    """`Date` header bytes (RFC 9110 §6.6.1, IMF-fixdate), formatted at most once a second,
+    and the heads of shared responses rendered with that date (`Response.shared`): those are
+    the same bytes for every request within the second, so they are rendered once."""
+
+    HEADS_MAX = 1024
 
     def __init__(self) -> None:
         self._second = -1
         self._value = b""
+        # (id(response), keep-alive) -> (response, head); cleared when the second changes.
+        self.heads: dict[tuple[int, bool], tuple[Response, bytes]] = {}
 
     def get(self) -> bytes:
         now = int(time.time())
         if now != self._second:
             self._second = now
             self._value = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now)).encode()
+            self.heads = {}
         return self._value
 
 
@@ -370,8 +392,8 @@ class ConnectionHandler:
             return None  # ConnectionClosed before a request began
         head_bytes = self._head_bytes
         self._current = event
-        raw = tuple(event.headers)
-        headers = combine_headers(raw)
+        raw = event.headers  # a Sequence of (name, value); not copied
+        headers = header_dict(raw)
         _check_head(event, headers, head_bytes)
         if self._head_received > limits.max_head_bytes:
             # h11 enforces its limit only on an incomplete head; a whole head that arrived in
@@ -604,13 +626,17 @@ class ConnectionHandler:
         rendered head at C speed.  Keep-alive follows RFC 9112 §9.3 as h11 would.
         """
         keep = not close and _keep_alive(request)
-        head = _render_head(
-            response,
-            length,
-            keep=keep,
-            date=self.dates.get(),
-            server=self.server_header,
-        )
+        dates = self.dates
+        date = dates.get()
+        head: bytes | None = None
+        if response.shared:  # the same object answers many requests: its head too
+            hit = dates.heads.get((id(response), keep))
+            if hit is not None and hit[0] is response:
+                head = hit[1]
+        if head is None:
+            head = _render_head(response, length, keep=keep, date=date, server=self.server_header)
+            if response.shared and head is not None and len(dates.heads) < dates.HEADS_MAX:
+                dates.heads[(id(response), keep)] = (response, head)
         if head is None:
             log.error("refused to send a response header containing CR, LF or NUL")
             response = text_response(500, "internal server error\n", log_note="error: bad header")

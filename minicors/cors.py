@@ -29,6 +29,8 @@ NORMALISED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT
 CHROMIUM_MAX_AGE_S = 7200  # Chromium >= 76 caps Access-Control-Max-Age here (CORS.md §1k)
 MEMO_ENTRIES = 1024  # memoised decisions per policy; the memo is cleared when full
 MEMO_MAX_KEY_BYTES = 1024  # longer (hostile) inputs are decided but not kept in memory
+# Annotated copies of shared answers kept (each may hold a small file's bytes: <= 16 MiB).
+ANNOTATED_ENTRIES = 256
 
 _VARY_SIMPLE = b"Origin"
 _VARY_PREFLIGHT = b"Access-Control-Request-Method, Access-Control-Request-Headers"
@@ -191,6 +193,7 @@ class CorsPolicy:
         self._simple_memo: dict[bytes, CorsDecision] = {}
         self._preflight_memo: dict[tuple[bytes, bytes, bytes | None, bytes | None], CorsDecision]
         self._preflight_memo = {}
+        self._annotated: dict[tuple[int, int], tuple[Response, CorsDecision, Response]] = {}
 
     @classmethod
     def from_settings(cls, settings: CorsSettings) -> CorsPolicy:
@@ -307,6 +310,7 @@ class CorsPolicy:
             response=Response(
                 status=204,
                 headers=(*cors, (b"content-length", b"0"), (b"vary", self._vary_preflight)),
+                shared=True,
             ),
         )
 
@@ -333,8 +337,11 @@ class CorsPolicy:
             vary=self._vary_preflight,
             reason=reason,
             refused=refused,
-            response=text_response(
-                403, body, headers=((b"vary", self._vary_preflight),), log_note=reason
+            response=dataclasses.replace(
+                text_response(
+                    403, body, headers=((b"vary", self._vary_preflight),), log_note=reason
+                ),
+                shared=True,
             ),
         )
 
@@ -354,6 +361,22 @@ class CorsPolicy:
         extra, vary = decision.headers, decision.vary
         if not (extra or vary):
             return response
+        if response.shared:
+            # The same cached answer under the same (memoised) decision: annotate it once.
+            # Keyed by identity; the entry holds both objects, so their ids stay theirs.
+            key = (id(response), id(decision))
+            hit = self._annotated.get(key)
+            if hit is not None and hit[0] is response and hit[1] is decision:
+                return hit[2]
+            annotated = dataclasses.replace(self._annotate(decision, response), shared=True)
+            if len(self._annotated) >= ANNOTATED_ENTRIES:
+                self._annotated.clear()
+            self._annotated[key] = (response, decision, annotated)
+            return annotated
+        return self._annotate(decision, response)
+
+    def _annotate(self, decision: CorsDecision, response: Response) -> Response:
+        extra, vary = decision.headers, decision.vary
         headers = response.headers
         for name, _ in headers:  # a plain loop: this runs on every response
             if name == b"vary" or name[:15] == b"access-control-":

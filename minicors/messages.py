@@ -41,7 +41,7 @@ class Request:
     method: str
     target: str
     headers: dict[bytes, bytes] = field(default_factory=dict)
-    raw_headers: HeaderList = ()
+    raw_headers: Sequence[tuple[bytes, bytes]] = ()
     body: bytes = b""
     http_version: str = "1.1"
     peer: str = ""
@@ -130,12 +130,18 @@ class Response:
 
     `log_note` is appended to the access-log line (e.g. a CORS refusal reason).  The server
     adds `Date`, `Server`, `Content-Length` and, where needed, `Connection: close`.
+
+    `shared` marks an object that answers many requests as it is (a memoised preflight answer,
+    a small file held in memory): what is derived from it (its CORS-annotated copy, its
+    rendered head) may then be memoised by identity.  Such an object must never be mutated,
+    and its body must be `bytes`.
     """
 
     status: int
     headers: HeaderList = ()
     body: Body = b""
     log_note: str = ""
+    shared: bool = False
 
     def with_headers(self, extra: Iterable[tuple[bytes, bytes]]) -> Response:
         return Response(

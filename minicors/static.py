@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 from .errors import ConfigError
 from .messages import FileBody, Request, Response, StreamBody, text_response
 from .options import StaticOptions
+from .static_cache import EntityCache
 from .static_encoding import GzipFileChunks, accepts_html, rank_codings
 from .static_listing import render_html, render_json, scan_directory
 from .static_paths import (
@@ -134,6 +135,8 @@ class StaticFiles:
             tuple[int, int, int, int, str, bool, str],
             tuple[EntityTag, tuple[tuple[bytes, bytes], ...], int | None],
         ] = {}
+        # URL path -> the whole answer for a small settled file (see static_cache).
+        self._entities = EntityCache()
 
     @property
     def uses_kernel_paths(self) -> bool:
@@ -147,6 +150,9 @@ class StaticFiles:
             if method == "OPTIONS":  # normally answered by the app; same answer here
                 return Response(status=204, headers=((b"allow", ALLOW),))
             return text_response(405, "method not allowed\n", headers=((b"allow", ALLOW),))
+        cached = self._entities.lookup(request)
+        if cached is not None:
+            return cached
         url = self._urls.get(request.path)
         if url is None:
             url = parse_url_path(request.path, dotfiles=self.options.dotfiles)
@@ -166,7 +172,7 @@ class StaticFiles:
             if url.trailing_slash:
                 os.close(opened.fd)
                 return self._refused(request, Refusal(reason="file asked for as a directory"))
-            return self._serve_file(request, opened, url.names[-1])
+            return self._serve_file(request, opened, url.names[-1], cache_as=request.path)
         os.close(opened.fd)
         if stat.S_ISDIR(mode):
             return self._directory(request, url, opened.path)
@@ -341,8 +347,11 @@ class StaticFiles:
             known = self._siblings[directory] = (mtime, names)
         return name in known[1]
 
-    def _serve_file(self, request: Request, opened: _Opened, name: str) -> Response:
-        """200/206/304/412/416 for a regular file; owns (and closes or hands on) its fd."""
+    def _serve_file(
+        self, request: Request, opened: _Opened, name: str, *, cache_as: str | None = None
+    ) -> Response:
+        """200/206/304/412/416 for a regular file; owns (and closes or hands on) its fd.
+        `cache_as`: the URL path under which a small file's answer may be kept in memory."""
         try:
             media = self._types.lookup(name)
             variant, varies = self._choose_variant(request, opened, media)
@@ -353,6 +362,8 @@ class StaticFiles:
         keep = False
         try:
             response, keep = self._answer(request, variant, varies, media, name)
+            if keep and cache_as is not None and variant.coding == "identity":
+                response, keep = self._remember(request, response, variant.opened, cache_as, media)
         finally:
             if not keep:  # only a GET body with a FileBody/StreamBody takes the descriptor on
                 os.close(fd)
@@ -424,6 +435,24 @@ class StaticFiles:
             fd=fd if keep else None,
         )
         return Response(status=decision.status, headers=tuple(headers), body=body), keep
+
+    def _remember(
+        self, request: Request, response: Response, opened: _Opened, url_path: str, media: MediaType
+    ) -> tuple[Response, bool]:
+        """`response` with the file's bytes in memory, kept for the next requests, when the
+        cache admits it; else `response` unchanged (its body still holds the descriptor)."""
+        st = opened.st
+        compressible = media.compressible
+        if response.status != 200 or not self._entities.admits(
+            request, st, compressible=compressible
+        ):
+            return response, True
+        data = os.pread(opened.fd, st.st_size, 0)
+        if len(data) != st.st_size:
+            return response, True  # changed under us: send it the ordinary way, keep nothing
+        kept = Response(status=200, headers=response.headers, body=data, shared=True)
+        self._entities.store(url_path, opened.path, st, kept, any_coding=not compressible)
+        return kept, False
 
     @staticmethod
     def _range_header(request: Request, etag: EntityTag, last_modified: int | None) -> str | None:

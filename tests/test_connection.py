@@ -6,10 +6,14 @@ deadline takes no real time.
 
 from __future__ import annotations
 
+import dataclasses
+
+import h11
 import pytest
 import trio
 
-from minicors.messages import FileBody, Request, Response
+from minicors.connection import header_dict
+from minicors.messages import FileBody, Request, Response, combine_headers
 from minicors.options import Limits
 
 from .conftest import echo_app, run_exchange
@@ -247,3 +251,36 @@ async def test_head_of_a_file_reads_nothing() -> None:
     (resp,) = ex.responses
     assert resp.status == 200 and resp.body == b""
     assert resp.header(b"content-length") == b"10"
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [],
+        [("Accept", "*/*")],
+        [("X-A", "1"), ("x-a", "2"), ("X-B", "3")],  # repeated names are combined
+        [(f"X-H{i}", str(i)) for i in range(100)],
+        [("Cookie", "a=1"), ("Cookie", "b=2")],
+    ],
+)
+def test_header_dict_matches_h11s_public_headers(lines: list[tuple[str, str]]) -> None:
+    conn = h11.Connection(h11.SERVER)
+    head = "".join(f"{n}: {v}\r\n" for n, v in lines)
+    conn.receive_data(f"GET / HTTP/1.1\r\nHost: t\r\n{head}\r\n".encode())
+    event = conn.next_event()
+    assert isinstance(event, h11.Request)
+    assert header_dict(event.headers) == combine_headers(tuple(event.headers))
+
+
+async def test_a_shared_answer_renders_connection_close_when_asked() -> None:
+    shared = Response(status=200, headers=((b"content-type", b"text/plain"),), body=b"hi\n")
+    shared = dataclasses.replace(shared, shared=True)
+
+    async def app(request: Request) -> Response:
+        return shared  # one object for every request: its head is rendered once per second
+
+    close = b"GET /b HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    ex = await run_exchange([GET, GET, close], app=app)
+    assert [r.body for r in ex.responses] == [b"hi\n"] * 3
+    assert [r.header(b"connection") for r in ex.responses] == [None, None, b"close"]
+    assert [r.header(b"content-length") for r in ex.responses] == [b"3"] * 3

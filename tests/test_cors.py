@@ -686,3 +686,18 @@ def test_router_warns_about_shadowed_routes_and_route_policy_warnings() -> None:
     assert any(w.startswith("CORS route /files/x: 'null' is an allowed origin") for w in warnings)
     assert not any("/files/* is never used" in w for w in warnings)
     assert ROUTER.warnings == ()
+
+
+def test_a_shared_answer_is_annotated_once_per_decision() -> None:
+    policy = CorsPolicy(allow_origins=["https://a.test", "https://b.test"])
+    shared = Response(status=200, headers=((b"etag", b'"1"'),), body=b"{}", shared=True)
+    a, b = simple("https://a.test"), simple("https://b.test")
+    first = policy.annotate(policy.decide(a), shared)
+    assert headers_of(first)["access-control-allow-origin"] == "https://a.test"
+    assert first.shared and first.body is shared.body
+    assert policy.annotate(policy.decide(a), shared) is first
+    other = policy.annotate(policy.decide(b), shared)  # another origin: never the memo of a
+    assert headers_of(other)["access-control-allow-origin"] == "https://b.test"
+    fresh = Response(status=200, headers=((b"etag", b'"1"'),), body=b"{}")
+    once, twice = (policy.annotate(policy.decide(a), fresh) for _ in range(2))
+    assert once == twice and once is not twice and not once.shared
