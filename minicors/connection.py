@@ -280,20 +280,14 @@ class ConnectionHandler:
         sock = self._sock
         if sock is None:
             return await self._receive_stream(deadline)
-        # Straight from the socket: a kept-alive client's next request is rarely there yet, so
-        # this is one park in wait_readable and one read, without the extra scheduler pass
-        # SocketStream.receive_some makes, and without a cancel scope per request: the
-        # server's reaper wakes waits whose deadline passed (see `expire`).  When data is
-        # already there we checkpoint anyway, so a flooding client cannot starve the others.
+        # Straight from the socket.  A kept-alive client's next request is almost never there
+        # yet when we ask (it waits for our answer), so we park in wait_readable first and
+        # read once it wakes us: one read per request, not a failing read, a park and a
+        # read as SocketStream.receive_some does.  Parking is a scheduler pass either way,
+        # so a flooding client cannot starve the others.  No cancel scope per request: the
+        # server's reaper wakes waits whose deadline passed (see `expire`).
         try:
             while True:
-                try:
-                    data = os.read(self._fd, MAX_RECV)
-                except BlockingIOError:
-                    pass
-                else:
-                    await trio.lowlevel.cancel_shielded_checkpoint()
-                    return data
                 if trio.current_time() >= deadline:
                     raise TimedOut
                 self.wait_deadline = deadline
@@ -306,6 +300,10 @@ class ConnectionHandler:
                     raise
                 finally:
                     self.wait_deadline = math.inf
+                try:
+                    return os.read(self._fd, MAX_RECV)
+                except BlockingIOError:
+                    continue  # woken without data (it can happen): park again
         except (OSError, trio.ClosedResourceError) as exc:  # reset, or closed under us
             raise ClientGone from exc
 
@@ -350,14 +348,53 @@ class ConnectionHandler:
             return event
 
     async def _read_request(self) -> Request | None:
-        limits = self.limits
         self._current = None
         self._head_bytes = None
         self._head_received = self._buffered
-        started = trio.current_time()
         # A pipelined request may already be buffered whole: then no waiting at all.
         event = self._parse_head()
-        if event is h11.NEED_DATA and not self._buffered:
+        if event is h11.NEED_DATA:
+            event = await self._wait_for_head()
+        if not isinstance(event, h11.Request):
+            return None  # closed by the peer, idle timeout, or shutdown while idle
+        if self.access_log.enabled:
+            self._started = time.monotonic()
+        self._current = event
+        raw = event.headers  # a Sequence of (name, value); not copied
+        headers = header_dict(raw)
+        _check_head(event, headers, self._head_bytes)
+        limits = self.limits
+        if self._head_received > limits.max_head_bytes:
+            # h11 enforces its limit only on an incomplete head; a whole head that arrived in
+            # one read can be larger.  Measure it (rare path: only when enough bytes came).
+            size = len(event.method) + len(event.target) + 13
+            size += sum(len(n) + len(v) + 4 for n, v in raw)
+            if size > limits.max_head_bytes:
+                raise ProtocolViolation(431, "request head too large")
+        body: bytes | None = b""
+        if b"content-length" in headers or b"transfer-encoding" in headers:
+            body = await self._read_body(headers)
+        elif not isinstance(self.conn.next_event(), h11.EndOfMessage):
+            # RFC 9112 §6.3: no framing headers means no body; h11 agrees (EndOfMessage).
+            raise ClientGone
+        if body is None:
+            return None
+        return Request(
+            method=event.method.decode("ascii"),
+            target=event.target.decode("latin-1"),
+            headers=headers,
+            raw_headers=raw,
+            body=body,
+            http_version=event.http_version.decode("ascii"),
+            peer=self.peer,
+        )
+
+    async def _wait_for_head(self) -> Any:
+        """Read until h11 has the next event (a Request, normally), or None when the
+        connection should end quietly: closed by the peer, or idle past its timeout."""
+        limits = self.limits
+        started = trio.current_time()
+        if not self._buffered:
             # Idle phase: wait for the first byte.  A new connection gets the head timeout,
             # a kept-alive one the idle timeout (then it closes quietly).
             if self.closing and self._served_any:
@@ -374,46 +411,22 @@ class ConnectionHandler:
                 self.idle = False
             if not data:
                 return None
-            started = trio.current_time()
             self._feed(data)
             event = self._parse_head()
-        self.idle = False
-        self._started = time.monotonic()
+            if event is not h11.NEED_DATA:
+                return event
+            started = trio.current_time()
         # Head phase: the whole head must arrive within head_timeout_s of its first byte, so
         # a client trickling one byte a second cannot hold the connection (slowloris).
         deadline = started + limits.head_timeout_s
-        while event is h11.NEED_DATA:
+        while True:
             try:
                 self._feed(await self._receive(deadline))
             except TimedOut:
                 raise Deadline from None
             event = self._parse_head()
-        if not isinstance(event, h11.Request):
-            return None  # ConnectionClosed before a request began
-        head_bytes = self._head_bytes
-        self._current = event
-        raw = event.headers  # a Sequence of (name, value); not copied
-        headers = header_dict(raw)
-        _check_head(event, headers, head_bytes)
-        if self._head_received > limits.max_head_bytes:
-            # h11 enforces its limit only on an incomplete head; a whole head that arrived in
-            # one read can be larger.  Measure it (rare path: only when enough bytes came).
-            size = len(event.method) + len(event.target) + 13
-            size += sum(len(n) + len(v) + 4 for n, v in raw)
-            if size > limits.max_head_bytes:
-                raise ProtocolViolation(431, "request head too large")
-        body = await self._read_body(headers)
-        if body is None:
-            return None
-        return Request(
-            method=event.method.decode("ascii"),
-            target=event.target.decode("latin-1"),
-            headers=headers,
-            raw_headers=raw,
-            body=body,
-            http_version=event.http_version.decode("ascii"),
-            peer=self.peer,
-        )
+            if event is not h11.NEED_DATA:
+                return event
 
     def _feed(self, data: bytes) -> None:
         """Hand head bytes to h11, noting whether they may hold a folded header line."""
