@@ -351,8 +351,9 @@ class ConnectionHandler:
         self._current = None
         self._head_bytes = None
         self._head_received = self._buffered
-        # A pipelined request may already be buffered whole: then no waiting at all.
-        event = self._parse_head()
+        # A pipelined request may already be buffered whole: then no waiting at all.  With
+        # nothing buffered, asking h11 would only say NEED_DATA.
+        event = self._parse_head() if self._buffered else h11.NEED_DATA
         if event is h11.NEED_DATA:
             event = await self._wait_for_head()
         if not isinstance(event, h11.Request):
@@ -374,9 +375,11 @@ class ConnectionHandler:
         body: bytes | None = b""
         if b"content-length" in headers or b"transfer-encoding" in headers:
             body = await self._read_body(headers)
-        elif not isinstance(self.conn.next_event(), h11.EndOfMessage):
-            # RFC 9112 §6.3: no framing headers means no body; h11 agrees (EndOfMessage).
-            raise ClientGone
+        else:
+            # RFC 9112 §6.3: no framing headers, no body.  h11's EndOfMessage for it consumes
+            # no byte; it is taken only where h11 must know the request ended (an answer
+            # h11 serialises, see `_h11_ready`), never on the rendered path.
+            self._end_unread = True
         if body is None:
             return None
         return Request(
@@ -460,6 +463,7 @@ class ConnectionHandler:
     _cycles = 0
     _started = 0.0
     _fold_suspect = False
+    _end_unread = False  # the current request's EndOfMessage is still in h11 (see _h11_ready)
     _head_received = 0
     _streamed = 0  # body bytes of the current response that have left so far
     _buffered = 0  # bytes h11 holds that no event has consumed yet (0 means "none", exactly)
@@ -569,6 +573,7 @@ class ConnectionHandler:
         if known is not None:
             length, data = known
             return await self._send_rendered(request, response, length, data, no_body, close)
+        self._h11_ready()
         try:
             if isinstance(body, FileBody):  # a large file, and the client wants its bytes
                 try:
@@ -593,6 +598,14 @@ class ConnectionHandler:
         self._cycles += 1
         self._log(request, response, sent)
         return conn.our_state is not h11.MUST_CLOSE and not close
+
+    def _h11_ready(self) -> None:
+        """Let h11 see the end of a body-less request, so it accepts the whole response and
+        can start the next cycle afterwards."""
+        if self._end_unread:
+            self._end_unread = False
+            if not isinstance(self.conn.next_event(), h11.EndOfMessage):
+                raise ClientGone  # cannot happen for a request without framing headers
 
     def _known_body(self, body: Body, no_body: bool) -> tuple[int, bytes] | None:
         """(Content-Length, bytes to send) when the body goes out with the head: bytes bodies,
@@ -682,6 +695,7 @@ class ConnectionHandler:
         pipelined requests, or the peer's EOF)."""
         leftover, closed = self.conn.trailing_data
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self.limits.max_head_bytes)
+        self._end_unread = False
         if leftover:
             conn.receive_data(leftover)
         if closed:

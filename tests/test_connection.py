@@ -7,13 +7,15 @@ deadline takes no real time.
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 
 import h11
 import pytest
 import trio
 
-from minicors.connection import header_dict
-from minicors.messages import FileBody, Request, Response, combine_headers
+from minicors.connection import SMALL_BODY, header_dict
+from minicors.messages import FileBody, Request, Response, StreamBody, combine_headers
 from minicors.options import Limits
 
 from .conftest import echo_app, run_exchange
@@ -284,3 +286,25 @@ async def test_a_shared_answer_renders_connection_close_when_asked() -> None:
     assert [r.body for r in ex.responses] == [b"hi\n"] * 3
     assert [r.header(b"connection") for r in ex.responses] == [None, None, b"close"]
     assert [r.header(b"content-length") for r in ex.responses] == [b"3"] * 3
+
+
+async def test_answers_serialised_by_h11_keep_the_connection_alive(tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"b" * (SMALL_BODY + 1))  # too large for the rendered path
+
+    async def app(request: Request) -> Response:
+        if request.target == "/file":
+            fd = os.open(big, os.O_RDONLY)
+            return Response(
+                status=200, body=FileBody(path=str(big), offset=0, length=SMALL_BODY + 1, fd=fd)
+            )
+        if request.target == "/stream":
+            return Response(status=200, body=StreamBody(chunks=iter([b"ab", b"cd"])))
+        return await echo_app(request)
+
+    gets = [f"GET {t} HTTP/1.1\r\nHost: t\r\n\r\n".encode() for t in ("/file", "/stream", "/a")]
+    ex = await run_exchange([gets[0], 0.01, gets[1], 0.01, gets[2]], app=app)
+    assert [r.status for r in ex.responses] == [200, 200, 200]
+    assert ex.responses[0].body == b"b" * (SMALL_BODY + 1)
+    assert ex.responses[1].body == b"abcd"
+    assert ex.responses[2].body == b"GET /a 0\n"
