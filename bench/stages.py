@@ -1,10 +1,10 @@
 """Where the CPU time of one request goes, stage by stage, with no socket and no event loop.
 
 The request bytes of a scenario go through the same steps the server takes (h11 parse, the
-`Request` value, the app, the response head, h11's serialisation, the next cycle), each timed
-over many repetitions; the floor's path is timed the same way.  What a live server spends on
-top of these stages (trio scheduling, cancel scopes, syscalls) is 1/requests-per-second minus
-their sum.  Run: `python -m bench.stages [N]`.
+`Request` value, the app, the response head, the next cycle), each timed over many
+repetitions; the floor's path (h11 parse, lookup, h11 serialisation) is timed the same way.
+What a live server spends on top of these stages (trio scheduling, syscalls) is
+1/requests-per-second minus their sum.  Run: `python -m bench.stages [N]`.
 """
 
 from __future__ import annotations
@@ -21,15 +21,17 @@ import h11
 
 import minicors
 from minicors.app import App
-from minicors.connection import DateCache, header_dict
+from minicors.connection import DateCache, header_dict, render_head
 from minicors.messages import FileBody, Request, Response
 
 from .peers.floor import Floor
 from .scenarios import ORIGIN, Scenario, make_root, scenarios
 
 SCENARIOS = ("preflight-allowed", "simple-get", "headers-100", "cookie-8k")
-WRITE_H11 = "write with h11 (validate, serialise, next cycle)"
-WRITE_RENDERED = "write pre-rendered (render + check, fresh h11.Connection)"
+PARSE = "h11: parse request"
+REQUEST = "Request value (headers dict)"
+APP = "app: CORS + route (a kept file answer: one stat)"
+WRITE_RENDERED = "write: head rendered or memoised, body read if not kept, fresh h11.Connection"
 WRITE_FLOOR = "write with h11 (pre-built event, serialise, next cycle)"
 
 
@@ -68,30 +70,10 @@ class Clock:
         return {stage: total / n / 1000 for stage, total in self.totals.items()}
 
 
-def render_head(response: Response, length: int, date: bytes) -> bytes | None:
-    """A response head rendered without h11, guarded as a server must: no CR, LF or NUL may
-    hide in a field (one C-level count over the whole head instead of a regex per field)."""
-    parts = [b"HTTP/1.1 %d \r\ndate: %s\r\nserver: minicors\r\n" % (response.status, date)]
-    for name, value in response.headers:
-        parts.append(b"%s: %s\r\n" % (name, value))
-    if response.header(b"content-length") is None:
-        parts.append(b"content-length: %d\r\n" % length)
-    parts.append(b"\r\n")
-    head = b"".join(parts)
-    lines = len(parts) + 2  # the first part holds three lines
-    if head.count(b"\n") != lines or head.count(b"\r") != lines or b"\0" in head:
-        return None
-    return head
-
-
-def h11_head(response: Response, length: int, date: bytes) -> h11.Response:
-    headers = [(b"date", date), (b"server", b"minicors"), *response.headers]
-    if response.header(b"content-length") is None:
-        headers.append((b"content-length", b"%d" % length))
-    return h11.Response(status_code=response.status, headers=headers)
-
-
 def minicors_stages(root: Path, raw: bytes, n: int) -> dict[str, float]:
+    """The steps the connection takes for a body-less request answered on the rendered path
+    (connection.py): h11's Request event only (no EndOfMessage is asked for), the headers
+    dict, the app, the head (memoised for shared answers) and a fresh h11.Connection."""
     config = minicors.Config(root=str(root), cors=minicors.CorsPolicy(allow_origins=[ORIGIN]))
     app = App(config)
     dates = DateCache()
@@ -102,45 +84,43 @@ def minicors_stages(root: Path, raw: bytes, n: int) -> dict[str, float]:
         conn.receive_data(raw)
         event = conn.next_event()
         assert isinstance(event, h11.Request)
-        conn.next_event()  # EndOfMessage
-        clock.lap("h11: parse request")
-        raw_headers = event.headers
-        headers = header_dict(raw_headers)
+        clock.lap(PARSE)
         request = Request(
             method=event.method.decode("ascii"),
             target=event.target.decode("latin-1"),
-            headers=headers,
-            raw_headers=raw_headers,
+            headers=header_dict(event.headers),
+            raw_headers=event.headers,
             http_version=event.http_version.decode("ascii"),
             peer="127.0.0.1:1",
         )
-        clock.lap("Request value (headers dict)")
+        clock.lap(REQUEST)
         response = _run(app(request))
-        clock.lap("app: CORS + route (+ open/fstat)")
+        clock.lap(APP)
         body = response.body
-        if isinstance(body, FileBody):
+        if isinstance(body, FileBody):  # not kept in memory: read it as the connection does
             assert body.fd is not None
             data = os.pread(body.fd, body.length, body.offset)
             body.close()
         else:
             assert isinstance(body, bytes)
             data = body
-        clock.lap("file read (pread + close)")
         date = dates.get()
-        head = render_head(response, len(data), date)
-        assert head is not None
+        head = None
+        if response.shared:
+            hit = dates.heads.get((id(response), True))
+            head = hit[1] if hit is not None and hit[0] is response else None
+        if head is None:
+            head = render_head(response, len(data), keep=True, date=date, server=b"minicors")
+            assert head is not None
+            if response.shared:
+                dates.heads[(id(response), True)] = (response, head)
         out = head + data
-        fresh = h11.Connection(h11.SERVER)
         leftover, _ = conn.trailing_data
+        conn = h11.Connection(h11.SERVER)
         if leftover:
-            fresh.receive_data(leftover)
+            conn.receive_data(leftover)
         clock.lap(WRITE_RENDERED)
-        out = conn.send(h11_head(response, len(data), date)) or b""
-        if data:
-            out += conn.send(h11.Data(data=data)) or b""
-        out += conn.send(h11.EndOfMessage()) or b""
-        conn.start_next_cycle()
-        clock.lap(WRITE_H11)
+        assert out
     return clock.per_request_us(n)
 
 
@@ -154,7 +134,7 @@ def floor_stages(root: Path, raw: bytes, n: int) -> dict[str, float]:
         event = conn.next_event()
         assert isinstance(event, h11.Request)
         conn.next_event()
-        clock.lap("h11: parse request")
+        clock.lap(PARSE)
         head, file = floor.head(event)
         clock.lap("lookup (pre-built response)")
         out = conn.send(head) or b""
@@ -199,15 +179,9 @@ def markdown(results: dict[str, dict[str, dict[str, float]]]) -> str:
             floor = by_server["floor"].get(stage)
             cells = [f"{v:.1f}" if v is not None else "" for v in (mine, floor)]
             lines.append(f"| {stage} | {cells[0]} | {cells[1]} |")
-        stages_mc = by_server["minicors"]
-        with_h11 = sum(v for k, v in stages_mc.items() if k != WRITE_RENDERED)
-        rendered = sum(v for k, v in stages_mc.items() if k != WRITE_H11)
+        mine_total = sum(by_server["minicors"].values())
         floor_total = sum(by_server["floor"].values())
-        lines += [
-            f"| **total, writing with h11** | **{with_h11:.1f}** | **{floor_total:.1f}** |",
-            f"| **total, writing pre-rendered** | **{rendered:.1f}** | |",
-            "",
-        ]
+        lines += [f"| **total** | **{mine_total:.1f}** | **{floor_total:.1f}** |", ""]
     return "\n".join(lines)
 
 

@@ -116,7 +116,7 @@ def _keep_alive(request: Request) -> bool:
     return connection is None or b"close" not in connection.lower()
 
 
-def _render_head(
+def render_head(
     response: Response, length: int, *, keep: bool, date: bytes, server: bytes
 ) -> bytes | None:
     """Response head bytes, or None if a field would smuggle a CR, LF or NUL."""
@@ -660,7 +660,7 @@ class ConnectionHandler:
             if hit is not None and hit[0] is response:
                 head = hit[1]
         if head is None:
-            head = _render_head(response, length, keep=keep, date=date, server=self.server_header)
+            head = render_head(response, length, keep=keep, date=date, server=self.server_header)
             if response.shared and head is not None and len(dates.heads) < dates.HEADS_MAX:
                 dates.heads[(id(response), keep)] = (response, head)
         if head is None:
@@ -669,7 +669,7 @@ class ConnectionHandler:
             body = response.body if isinstance(response.body, bytes) else b""
             no_body = request.method == "HEAD"
             keep = False
-            head = _render_head(
+            head = render_head(
                 response, len(body), keep=False, date=self.dates.get(), server=self.server_header
             )
             assert head is not None  # noqa: S101 - constant fields

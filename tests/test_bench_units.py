@@ -27,7 +27,6 @@ from bench.scenarios import (
     make_root,
     scenarios,
 )
-from minicors.messages import Response
 
 from .conftest import parse_responses
 
@@ -337,29 +336,12 @@ def test_wrk_is_installed_for_the_quick_run() -> None:
 def test_stages_time_every_step_of_both_paths() -> None:
     result = stages.measure(30, names=("preflight-allowed",))["preflight-allowed"]
     assert set(result) == {"minicors", "floor"}
-    assert result["minicors"]["h11: parse request"] > 0
-    assert stages.WRITE_RENDERED in result["minicors"] and stages.WRITE_H11 in result["minicors"]
-    assert stages.WRITE_FLOOR in result["floor"]
-    assert "**total, writing with h11**" in stages.markdown({"preflight-allowed": result})
-
-
-@pytest.mark.parametrize(
-    ("value", "safe"),
-    [
-        (b"text/plain", True),
-        (b"a, b; q=0.5", True),
-        (b"x\r\nSet-Cookie: evil=1", False),
-        (b"x\nInjected: 1", False),
-        (b"x\rmore", False),
-        (b"nul\x00byte", False),
-    ],
-)
-def test_rendered_head_refuses_header_injection(value: bytes, safe: bool) -> None:
-    response = Response(status=200, headers=((b"content-type", value),), body=b"hi")
-    head = stages.render_head(response, 2, b"Thu, 01 Jan 2026 00:00:00 GMT")
-    assert (head is not None) is safe
-    if head is not None:
-        assert head.endswith(b"content-length: 2\r\n\r\n")
+    for stage in (stages.PARSE, stages.REQUEST, stages.APP, stages.WRITE_RENDERED):
+        assert result["minicors"][stage] > 0
+    assert result["floor"][stages.PARSE] > 0 and result["floor"][stages.WRITE_FLOOR] > 0
+    table = stages.markdown({"preflight-allowed": result})
+    total = sum(result["minicors"].values())
+    assert f"| **total** | **{total:.1f}** |" in table
 
 
 def test_candidate_must_hold_a_minicors_package(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import h11
 import pytest
 import trio
 
-from minicors.connection import SMALL_BODY, header_dict
+from minicors.connection import SMALL_BODY, header_dict, render_head
 from minicors.messages import FileBody, Request, Response, StreamBody, combine_headers
 from minicors.options import Limits
 
@@ -308,3 +308,38 @@ async def test_answers_serialised_by_h11_keep_the_connection_alive(tmp_path: Pat
     assert ex.responses[0].body == b"b" * (SMALL_BODY + 1)
     assert ex.responses[1].body == b"abcd"
     assert ex.responses[2].body == b"GET /a 0\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "safe"),
+    [
+        (b"text/plain", True),
+        (b"a, b; q=0.5", True),
+        (b"x\r\nSet-Cookie: evil=1", False),
+        (b"x\nInjected: 1", False),
+        (b"x\rmore", False),
+        (b"nul\x00byte", False),
+    ],
+)
+def test_rendered_head_refuses_header_injection(value: bytes, safe: bool) -> None:
+    response = Response(status=200, headers=((b"content-type", value),), body=b"hi")
+    date = b"Thu, 01 Jan 2026 00:00:00 GMT"
+    head = render_head(response, 2, keep=True, date=date, server=b"minicors")
+    assert (head is not None) is safe
+    if head is not None:
+        assert head.endswith(b"content-length: 2\r\n\r\n")
+
+
+@pytest.mark.parametrize("shared", [False, True])
+async def test_a_header_with_a_line_break_becomes_a_500_on_the_wire(shared: bool) -> None:
+    bad = Response(
+        status=200, headers=((b"x-evil", b"a\r\nSet-Cookie: s=1"),), body=b"no", shared=shared
+    )
+
+    async def app(request: Request) -> Response:
+        return bad
+
+    ex = await run_exchange([GET, GET], app=app)
+    assert [r.status for r in ex.responses] == [500]  # and the connection closes
+    assert ex.responses[0].header(b"set-cookie") is None
+    assert "bad header" in ex.log
