@@ -53,7 +53,7 @@ def parse_args(argv: list[str]) -> Options:
     parser.add_argument("--quick", action="store_true", help="minicors + floor, ~1 s each")
     parser.add_argument("--servers", help="comma-separated names (default: all, or quick's two)")
     parser.add_argument("--scenarios", help="comma-separated scenario names (default: all)")
-    parser.add_argument("--rounds", type=int, help="rounds per scenario (default 3, quick 1)")
+    parser.add_argument("--rounds", type=int, help="rounds per scenario (default 5, quick 1)")
     parser.add_argument("--duration", type=int, help="seconds per round (default 2, quick 1)")
     parser.add_argument("--memory-connections", type=int, default=1000)
     parser.add_argument("--out", type=Path, help="results directory (default bench/results)")
@@ -91,7 +91,7 @@ def parse_args(argv: list[str]) -> Options:
         quick=quick,
         servers=servers,
         scenarios=chosen,
-        rounds=args.rounds or (1 if quick else 3),
+        rounds=args.rounds or (1 if quick else 5),
         duration_s=args.duration or (1 if quick else 2),
         warmup_s=1,
         large_bytes=large,
