@@ -106,14 +106,15 @@ def minicors_stages(root: Path, raw: bytes, n: int) -> dict[str, float]:
             data = body
         date = dates.get()
         head = None
+        key = (id(response.headers), response.status, len(data), True)
         if response.shared:
-            hit = dates.heads.get((id(response), True))
-            head = hit[1] if hit is not None and hit[0] is response else None
+            hit = dates.heads.get(key)
+            head = hit[1] if hit is not None and hit[0] is response.headers else None
         if head is None:
             head = render_head(response, len(data), keep=True, date=date, server=b"minicors")
             assert head is not None
             if response.shared:
-                dates.heads[(id(response), True)] = (response, head)
+                dates.heads[key] = (response.headers, head)
         out = head + data
         leftover, _ = conn.trailing_data
         conn = h11.Connection(h11.SERVER)

@@ -27,6 +27,7 @@ from .accesslog import AccessLog, format_line
 from .messages import (
     Body,
     FileBody,
+    HeaderList,
     Request,
     Response,
     StreamBody,
@@ -177,8 +178,10 @@ class DateCache:
     def __init__(self) -> None:
         self._second = -1
         self._value = b""
-        # (id(response), keep-alive) -> (response, head); cleared when the second changes.
-        self.heads: dict[tuple[int, bool], tuple[Response, bytes]] = {}
+        # A head is a function of (status, headers, length, keep-alive) for a given date and
+        # server: keyed by the identity of the headers tuple (held in the value, so the id
+        # stays its own; bodies are not held).  Cleared when the second changes.
+        self.heads: dict[tuple[int, int, int, bool], tuple[HeaderList, bytes]] = {}
 
     def get(self) -> bytes:
         now = int(time.time())
@@ -655,14 +658,16 @@ class ConnectionHandler:
         dates = self.dates
         date = dates.get()
         head: bytes | None = None
-        if response.shared:  # the same object answers many requests: its head too
-            hit = dates.heads.get((id(response), keep))
-            if hit is not None and hit[0] is response:
+        shared = response.shared
+        if shared:  # the same object answers many requests: its head too
+            key = (id(response.headers), response.status, length, keep)
+            hit = dates.heads.get(key)
+            if hit is not None and hit[0] is response.headers:
                 head = hit[1]
         if head is None:
             head = render_head(response, length, keep=keep, date=date, server=self.server_header)
-            if response.shared and head is not None and len(dates.heads) < dates.HEADS_MAX:
-                dates.heads[(id(response), keep)] = (response, head)
+            if shared and head is not None and len(dates.heads) < dates.HEADS_MAX:
+                dates.heads[key] = (response.headers, head)
         if head is None:
             log.error("refused to send a response header containing CR, LF or NUL")
             response = text_response(500, "internal server error\n", log_note="error: bad header")

@@ -13,7 +13,7 @@ import os
 import stat
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from .errors import ConfigError
 from .messages import FileBody, Request, Response, StreamBody, text_response
@@ -172,7 +172,11 @@ class StaticFiles:
             if url.trailing_slash:
                 os.close(opened.fd)
                 return self._refused(request, Refusal(reason="file asked for as a directory"))
-            return self._serve_file(request, opened, url.names[-1], cache_as=request.path)
+            # Kept in memory under one spelling of the URL only (see `canonical_spelling`):
+            # `//a`, `/%61` and `http://any-host/a` name the same file and must not each hold
+            # a copy of it.
+            cache_as = request.path if request.path == canonical_spelling(url.names) else None
+            return self._serve_file(request, opened, url.names[-1], cache_as=cache_as)
         os.close(opened.fd)
         if stat.S_ISDIR(mode):
             return self._directory(request, url, opened.path)
@@ -447,7 +451,10 @@ class StaticFiles:
             request, st, compressible=compressible
         ):
             return response, True
-        data = os.pread(opened.fd, st.st_size, 0)
+        try:
+            data = os.pread(opened.fd, st.st_size, 0)
+        except OSError:
+            return response, True  # the ordinary path reads it again and reports the error
         if len(data) != st.st_size:
             return response, True  # changed under us: send it the ordinary way, keep nothing
         kept = Response(status=200, headers=response.headers, body=data, shared=True)
@@ -469,6 +476,17 @@ class StaticFiles:
         ):
             return None
         return value
+
+
+# RFC 3986 §3.3 pchar minus pct-encoded: what a browser leaves unescaped in a path segment.
+_PCHAR_SAFE = "!$&'()*+,;=:@-._~"
+
+
+def canonical_spelling(names: tuple[str, ...]) -> str:
+    """The one URL path under which the file at `names` is kept in memory: single slashes,
+    every byte outside RFC 3986 pchar percent-encoded in upper-case hex (as browsers send
+    UTF-8 names), no absolute form.  Other spellings are served, just never kept."""
+    return "/" + "/".join(quote(os.fsencode(name), safe=_PCHAR_SAFE) for name in names)
 
 
 def _content_headers(media: MediaType, coding: str) -> tuple[tuple[bytes, bytes], ...]:

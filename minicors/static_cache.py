@@ -15,8 +15,11 @@ so a write landing in the same tick as our read could otherwise leave stale byte
 behind an unchanged mtime.  Only files reached directly are kept (not a directory's
 index.html, not the SPA fallback: a file created later at that URL must win at once).  The
 path was checked to lie inside ROOT before the entry was made, and the inode + ctime
-comparison means only that very file is ever answered from memory.  Memory is bounded
-(`budget_bytes`, oldest entries dropped first).
+comparison means only that very file is ever answered from memory.  A file is kept under one
+spelling of its URL only (`static.canonical_spelling`), so `//a`, `/%61` or an absolute-form
+target cannot make copies of it.  Memory is bounded (`budget_bytes`, counting bodies, keys and
+a per-entry overhead; oldest entries dropped first).  The CORS layer may keep up to 256 more
+annotated answers alive after their entry is dropped (`cors.ANNOTATED_ENTRIES`).
 """
 
 from __future__ import annotations
@@ -103,7 +106,7 @@ class EntityCache:
         self, url_path: str, path: str, st: os.stat_result, response: Response, *, any_coding: bool
     ) -> None:
         """Keep `response` (body: the file's bytes, read after `st` was taken)."""
-        size = _cost(response)
+        size = _cost(url_path, path, response)
         if size > self.budget_bytes:
             return
         self._drop(url_path)
@@ -115,9 +118,11 @@ class EntityCache:
     def _drop(self, url_path: str) -> None:
         entry = self._entries.pop(url_path, None)
         if entry is not None:
-            self._bytes -= _cost(entry.response)
+            self._bytes -= _cost(url_path, entry.path, entry.response)
 
 
-def _cost(response: Response) -> int:
+def _cost(url_path: str, path: str, response: Response) -> int:
+    """What an entry holds: the body, both paths, and the objects around them."""
     body = response.body
-    return ENTRY_OVERHEAD_BYTES + (len(body) if isinstance(body, bytes) else 0)
+    size = len(body) if isinstance(body, bytes) else 0
+    return ENTRY_OVERHEAD_BYTES + len(url_path) + len(path) + size

@@ -343,3 +343,19 @@ async def test_a_header_with_a_line_break_becomes_a_500_on_the_wire(shared: bool
     assert [r.status for r in ex.responses] == [500]  # and the connection closes
     assert ex.responses[0].header(b"set-cookie") is None
     assert "bad header" in ex.log
+
+
+async def test_shared_answers_with_one_headers_tuple_keep_their_own_length() -> None:
+    headers = ((b"content-type", b"text/plain"),)
+    short = Response(status=200, headers=headers, body=b"a\n", shared=True)
+    longer = Response(status=200, headers=headers, body=b"abcdef\n", shared=True)
+    missing = Response(status=404, headers=headers, body=b"a\n", shared=True)
+
+    async def app(request: Request) -> Response:
+        return {"/short": short, "/long": longer}.get(request.target, missing)
+
+    gets = [f"GET {t} HTTP/1.1\r\nHost: t\r\n\r\n".encode() for t in ("/short", "/long", "/x")]
+    ex = await run_exchange([*gets, *gets], app=app)
+    assert [r.body for r in ex.responses] == [b"a\n", b"abcdef\n", b"a\n"] * 2
+    assert [r.status for r in ex.responses] == [200, 200, 404] * 2
+    assert [r.header(b"content-length") for r in ex.responses] == [b"2", b"7", b"2"] * 2

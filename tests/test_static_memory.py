@@ -210,16 +210,77 @@ def test_files_over_the_entry_size_are_streamed(tmp_path: Path) -> None:
 
 
 def test_the_budget_drops_the_oldest_entries(tmp_path: Path) -> None:
-    cache = EntityCache(budget_bytes=3 * (static_cache.ENTRY_OVERHEAD_BYTES + 100))
+    path = str(tmp_path)
+    entry = static_cache.ENTRY_OVERHEAD_BYTES + len("/a") + len(path) + 100
+    cache = EntityCache(budget_bytes=3 * entry)
     st = os.stat(tmp_path)
     for name in ("a", "b", "c", "d"):
         response = Response(status=200, body=b"z" * 100, shared=True)
-        cache.store(f"/{name}", str(tmp_path), st, response, any_coding=True)
+        cache.store(f"/{name}", path, st, response, any_coding=True)
     assert len(cache) == 3
     request = Request.build("GET", "/a")
     assert cache.lookup(request) is None  # the oldest went first
     assert cache.lookup(Request.build("GET", "/d")) is not None
     too_big = Response(status=200, body=b"z" * cache.budget_bytes, shared=True)
-    cache.store("/huge", str(tmp_path), st, too_big, any_coding=True)
+    cache.store("/huge", path, st, too_big, any_coding=True)
     assert cache.lookup(Request.build("GET", "/huge")) is None
     assert len(cache) == 3
+
+
+def test_long_keys_count_against_the_budget(tmp_path: Path) -> None:
+    cache = EntityCache(budget_bytes=64 * 1024)
+    st = os.stat(tmp_path)
+    for i in range(100):
+        key = f"/{i}-" + "k" * 8000
+        cache.store(key, str(tmp_path), st, Response(status=200, body=b"1"), any_coding=True)
+    assert len(cache) <= 64 * 1024 // 8000
+
+
+@pytest.mark.usefixtures("no_settle")
+def test_only_one_spelling_of_a_url_is_kept(tmp_path: Path, opens: list[str]) -> None:
+    files = serve_root(tmp_path)
+    kept = get(files, "/data.json")
+    assert kept.shared
+    others = ["//data.json", "/%64ata.json", "/data%2Ejson", "http://any.test/data.json"]
+    for spelling in others * 2:
+        response = get(files, spelling)
+        assert response.status == 200 and not response.shared, spelling
+        assert body_of(response) == JSON
+    assert len(opens) == 1 + 2 * len(others)  # every other spelling opens the file
+    assert get(files, "/data.json") is kept
+
+
+@pytest.mark.usefixtures("no_settle")
+def test_names_are_kept_under_the_spelling_browsers_send(tmp_path: Path) -> None:
+    (tmp_path / "café menu.json").write_bytes(JSON)
+    files = serve_root(tmp_path)
+    first = get(files, "/caf%C3%A9%20menu.json")
+    assert first.shared and first.body == JSON
+    assert get(files, "/caf%C3%A9%20menu.json") is first
+
+
+@pytest.mark.usefixtures("no_settle")
+def test_head_alone_keeps_nothing(tmp_path: Path, opens: list[str]) -> None:
+    files = serve_root(tmp_path)
+    assert not get(files, "/data.json", method="HEAD").shared
+    assert not get(files, "/data.json", method="HEAD").shared
+    assert get(files, "/data.json").shared
+    assert len(opens) == 3
+
+
+@pytest.mark.usefixtures("no_settle")
+def test_a_failing_read_leaves_no_descriptor_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = serve_root(tmp_path)
+
+    def failing_pread(fd: int, length: int, offset: int) -> bytes:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "pread", failing_pread)
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(5):
+        response = get(files, "/data.json")
+        assert isinstance(response.body, FileBody)  # the ordinary path takes it on
+        response.body.close()  # as the server does after trying to send it
+    assert len(os.listdir("/proc/self/fd")) == before
