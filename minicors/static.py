@@ -172,11 +172,7 @@ class StaticFiles:
             if url.trailing_slash:
                 os.close(opened.fd)
                 return self._refused(request, Refusal(reason="file asked for as a directory"))
-            # Kept in memory under one spelling of the URL only (see `canonical_spelling`):
-            # `//a`, `/%61` and `http://any-host/a` name the same file and must not each hold
-            # a copy of it.
-            cache_as = request.path if request.path == canonical_spelling(url.names) else None
-            return self._serve_file(request, opened, url.names[-1], cache_as=cache_as)
+            return self._serve_file(request, opened, url.names[-1], direct=url.names)
         os.close(opened.fd)
         if stat.S_ISDIR(mode):
             return self._directory(request, url, opened.path)
@@ -352,10 +348,16 @@ class StaticFiles:
         return name in known[1]
 
     def _serve_file(
-        self, request: Request, opened: _Opened, name: str, *, cache_as: str | None = None
+        self,
+        request: Request,
+        opened: _Opened,
+        name: str,
+        *,
+        direct: tuple[str, ...] | None = None,
     ) -> Response:
         """200/206/304/412/416 for a regular file; owns (and closes or hands on) its fd.
-        `cache_as`: the URL path under which a small file's answer may be kept in memory."""
+        `direct`: the names the URL led to, when it named this very file (not a directory's
+        index, not the SPA fallback); only then may a small file's answer be kept in memory."""
         try:
             media = self._types.lookup(name)
             variant, varies = self._choose_variant(request, opened, media)
@@ -366,8 +368,8 @@ class StaticFiles:
         keep = False
         try:
             response, keep = self._answer(request, variant, varies, media, name)
-            if keep and cache_as is not None and variant.coding == "identity":
-                response, keep = self._remember(request, response, variant.opened, cache_as, media)
+            if keep and direct is not None and variant.coding == "identity":
+                response, keep = self._remember(request, response, variant.opened, direct, media)
         finally:
             if not keep:  # only a GET body with a FileBody/StreamBody takes the descriptor on
                 os.close(fd)
@@ -441,7 +443,12 @@ class StaticFiles:
         return Response(status=decision.status, headers=tuple(headers), body=body), keep
 
     def _remember(
-        self, request: Request, response: Response, opened: _Opened, url_path: str, media: MediaType
+        self,
+        request: Request,
+        response: Response,
+        opened: _Opened,
+        names: tuple[str, ...],
+        media: MediaType,
     ) -> tuple[Response, bool]:
         """`response` with the file's bytes in memory, kept for the next requests, when the
         cache admits it; else `response` unchanged (its body still holds the descriptor)."""
@@ -451,6 +458,10 @@ class StaticFiles:
             request, st, compressible=compressible
         ):
             return response, True
+        if request.path != canonical_spelling(names):
+            # Kept under one spelling of the URL only: `//a`, `/%61` and `http://host/a` name
+            # the same file and must not each hold a copy of it.
+            return response, True
         try:
             data = os.pread(opened.fd, st.st_size, 0)
         except OSError:
@@ -458,7 +469,7 @@ class StaticFiles:
         if len(data) != st.st_size:
             return response, True  # changed under us: send it the ordinary way, keep nothing
         kept = Response(status=200, headers=response.headers, body=data, shared=True)
-        self._entities.store(url_path, opened.path, st, kept, any_coding=not compressible)
+        self._entities.store(request.path, opened.path, st, kept, any_coding=not compressible)
         return kept, False
 
     @staticmethod
