@@ -143,6 +143,11 @@ class Response:
     log_note: str = ""
     shared: bool = False
 
+    def __post_init__(self) -> None:
+        if self.shared and not isinstance(self.body, bytes):
+            # A file or stream body is consumed by one send; reusing it would fail the next.
+            raise ValueError("a shared Response needs a bytes body")
+
     def with_headers(self, extra: Iterable[tuple[bytes, bytes]]) -> Response:
         return Response(
             status=self.status,

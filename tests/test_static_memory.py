@@ -284,3 +284,10 @@ def test_a_failing_read_leaves_no_descriptor_open(
         assert isinstance(response.body, FileBody)  # the ordinary path takes it on
         response.body.close()  # as the server does after trying to send it
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_shared_answer_must_carry_bytes(tmp_path: Path) -> None:
+    body = FileBody(path=str(tmp_path / "x"), offset=0, length=1)
+    with pytest.raises(ValueError, match="bytes body"):
+        Response(status=200, body=body, shared=True)
+    assert Response(status=200, body=b"x", shared=True).shared
