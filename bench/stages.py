@@ -21,7 +21,7 @@ import h11
 
 import minicors
 from minicors.app import App
-from minicors.connection import DateCache, header_dict, render_head
+from minicors.connection import HeadCache, header_dict
 from minicors.messages import FileBody, Request, Response
 
 from .peers.floor import Floor
@@ -76,7 +76,7 @@ def minicors_stages(root: Path, raw: bytes, n: int) -> dict[str, float]:
     dict, the app, the head (memoised for shared answers) and a fresh h11.Connection."""
     config = minicors.Config(root=str(root), cors=minicors.CorsPolicy(allow_origins=[ORIGIN]))
     app = App(config)
-    dates = DateCache()
+    heads = HeadCache()
     conn = h11.Connection(h11.SERVER)
     clock = Clock()
     for _ in range(n):
@@ -104,17 +104,8 @@ def minicors_stages(root: Path, raw: bytes, n: int) -> dict[str, float]:
         else:
             assert isinstance(body, bytes)
             data = body
-        date = dates.get()
-        head = None
-        key = (id(response.headers), response.status, len(data), True)
-        if response.shared:
-            hit = dates.heads.get(key)
-            head = hit[1] if hit is not None and hit[0] is response.headers else None
-        if head is None:
-            head = render_head(response, len(data), keep=True, date=date, server=b"minicors")
-            assert head is not None
-            if response.shared:
-                dates.heads[key] = (response.headers, head)
+        head = heads.head(response, len(data), keep=True, server=b"minicors")
+        assert head is not None
         out = head + data
         leftover, _ = conn.trailing_data
         conn = h11.Connection(h11.SERVER)

@@ -168,7 +168,7 @@ class _SentFile:
         return self.length
 
 
-class DateCache:
+class HeadCache:
     """`Date` header bytes (RFC 9110 §6.6.1, IMF-fixdate), formatted at most once a second,
     and the heads of shared responses rendered with that date (`Response.shared`): those are
     the same bytes for every request within the second, so they are rendered once."""
@@ -181,15 +181,31 @@ class DateCache:
         # A head is a function of (status, headers, length, keep-alive) for a given date and
         # server: keyed by the identity of the headers tuple (held in the value, so the id
         # stays its own; bodies are not held).  Cleared when the second changes.
-        self.heads: dict[tuple[int, int, int, bool], tuple[HeaderList, bytes]] = {}
+        self._heads: dict[tuple[int, int, int, bool], tuple[HeaderList, bytes]] = {}
 
     def get(self) -> bytes:
+        """The `Date` value for now."""
         now = int(time.time())
         if now != self._second:
             self._second = now
             self._value = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now)).encode()
-            self.heads = {}
+            self._heads = {}
         return self._value
+
+    def head(self, response: Response, length: int, *, keep: bool, server: bytes) -> bytes | None:
+        """`render_head` for now, memoised for shared responses."""
+        date = self.get()
+        if not response.shared:
+            return render_head(response, length, keep=keep, date=date, server=server)
+        headers = response.headers
+        key = (id(headers), response.status, length, keep)
+        hit = self._heads.get(key)
+        if hit is not None and hit[0] is headers:
+            return hit[1]
+        head = render_head(response, length, keep=keep, date=date, server=server)
+        if head is not None and len(self._heads) < self.HEADS_MAX:
+            self._heads[key] = (headers, head)
+        return head
 
 
 class ConnectionHandler:
@@ -207,7 +223,7 @@ class ConnectionHandler:
         app: App,
         limits: Limits,
         access_log: AccessLog,
-        dates: DateCache,
+        heads: HeadCache,
         server_header: bytes,
         peer: str,
     ) -> None:
@@ -215,7 +231,7 @@ class ConnectionHandler:
         self.app = app
         self.limits = limits
         self.access_log = access_log
-        self.dates = dates
+        self.heads = heads
         self.server_header = server_header
         self.peer = peer
         self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_head_bytes)
@@ -541,7 +557,7 @@ class ConnectionHandler:
 
     def _head(self, response: Response, length: int | None, close: bool) -> h11.Response:
         headers = [
-            (b"date", self.dates.get()),
+            (b"date", self.heads.get()),
             (b"server", self.server_header),
             *response.headers,
         ]
@@ -655,19 +671,7 @@ class ConnectionHandler:
         rendered head at C speed.  Keep-alive follows RFC 9112 §9.3 as h11 would.
         """
         keep = not close and _keep_alive(request)
-        dates = self.dates
-        date = dates.get()
-        head: bytes | None = None
-        shared = response.shared
-        if shared:  # the same object answers many requests: its head too
-            key = (id(response.headers), response.status, length, keep)
-            hit = dates.heads.get(key)
-            if hit is not None and hit[0] is response.headers:
-                head = hit[1]
-        if head is None:
-            head = render_head(response, length, keep=keep, date=date, server=self.server_header)
-            if shared and head is not None and len(dates.heads) < dates.HEADS_MAX:
-                dates.heads[key] = (response.headers, head)
+        head = self.heads.head(response, length, keep=keep, server=self.server_header)
         if head is None:
             log.error("refused to send a response header containing CR, LF or NUL")
             response = text_response(500, "internal server error\n", log_note="error: bad header")
@@ -675,7 +679,7 @@ class ConnectionHandler:
             no_body = request.method == "HEAD"
             keep = False
             head = render_head(
-                response, len(body), keep=False, date=self.dates.get(), server=self.server_header
+                response, len(body), keep=False, date=self.heads.get(), server=self.server_header
             )
             assert head is not None  # noqa: S101 - constant fields
         data = head if no_body else head + body

@@ -20,7 +20,7 @@ from .accesslog import AccessLog
 from .app import App
 from .config import Config
 from .connection import App as AppCallable
-from .connection import ConnectionHandler, DateCache
+from .connection import ConnectionHandler, HeadCache
 from .errors import ConfigError
 
 log = logging.getLogger("minicors.server")
@@ -62,7 +62,7 @@ class Server:
         self.access_log = access_log or AccessLog(enabled=config.access_log)
         self.handlers: set[ConnectionHandler] = set()
         self.shutdown_event = trio.Event()
-        self._dates = DateCache()
+        self._heads = HeadCache()
         self._server_header = f"minicors/{__version__}".encode()
         self._slots = trio.Semaphore(config.limits.max_connections)
         self._warned_full = False
@@ -182,7 +182,7 @@ class Server:
                 app=self.app,
                 limits=self.config.limits,
                 access_log=self.access_log,
-                dates=self._dates,
+                heads=self._heads,
                 server_header=self._server_header,
                 peer=peer,
             )

@@ -12,7 +12,7 @@ import trio
 import trio.testing
 
 from minicors.accesslog import AccessLog
-from minicors.connection import ConnectionHandler, DateCache
+from minicors.connection import ConnectionHandler, HeadCache
 from minicors.messages import Request, Response, StreamBody
 from minicors.options import Limits
 from minicors.server import BoundAddress
@@ -176,7 +176,7 @@ async def run_exchange(
         app=app,
         limits=limits or Limits(),
         access_log=AccessLog(enabled=True, stream=log),
-        dates=DateCache(),
+        heads=HeadCache(),
         server_header=b"minicors/test",
         peer="127.0.0.1:5555",
     )
