@@ -291,3 +291,18 @@ def test_a_shared_answer_must_carry_bytes(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="bytes body"):
         Response(status=200, body=body, shared=True)
     assert Response(status=200, body=b"x", shared=True).shared
+
+
+def test_the_kept_answer_is_the_answer_the_full_path_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pixel.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    files = serve_root(tmp_path, gzip=True, cache_control="public, max-age=60")
+    full = {name: get(files, name) for name in ("/data.json", "/pixel.png")}
+    monkeypatch.setattr(static_cache, "SETTLE_NS", 0)
+    for name, expected in full.items():
+        get(files, name)  # kept now
+        kept = get(files, name)
+        assert kept.shared, name
+        assert (kept.status, kept.headers) == (expected.status, expected.headers), name
+        assert kept.body == body_of(expected), name
