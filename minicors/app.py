@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("minicors.app")
 
-STATIC_ALLOW = b"GET, HEAD, OPTIONS"
-
 
 class App:
     """Routes requests to the JSON API (under its prefix) or to static files, with CORS."""
@@ -52,25 +50,17 @@ class App:
 
     async def _route(self, request: Request) -> Response:
         try:
+            # A plain OPTIONS (not a preflight) asks what is allowed (RFC 9110 §9.3.7): both
+            # handlers answer it with 204 and their Allow.
             api = self.api
             if api is not None and api.owns(request.path):
-                response = await api.handle(request)
-                if request.method == "OPTIONS" and response.status == 405:
-                    # A plain OPTIONS (not a preflight) asks what is allowed: RFC 9110 §9.3.7.
-                    return Response(status=204, headers=_only_allow(response))
-                return response
-            if request.method == "OPTIONS":
-                return Response(status=204, headers=((b"allow", STATIC_ALLOW),))
+                return await api.handle(request)
             return self.static.handle(request)
         except HttpError as exc:
             return text_response(exc.status, exc.message + "\n", headers=exc.headers)
         except Exception:
             log.exception("error answering %s %s", request.method, request.target)
             return text_response(500, "internal server error\n", log_note="error: see traceback")
-
-
-def _only_allow(response: Response) -> tuple[tuple[bytes, bytes], ...]:
-    return tuple((n, v) for n, v in response.headers if n == b"allow")
 
 
 def _with_note(response: Response, decision: CorsDecision) -> Response:

@@ -147,7 +147,7 @@ class StaticFiles:
     def handle(self, request: Request) -> Response:
         method = request.method
         if method not in ("GET", "HEAD"):
-            if method == "OPTIONS":  # normally answered by the app; same answer here
+            if method == "OPTIONS":  # RFC 9110 §9.3.7: what this resource allows
                 return Response(status=204, headers=((b"allow", ALLOW),))
             return text_response(405, "method not allowed\n", headers=((b"allow", ALLOW),))
         cached = self._entities.lookup(request)
