@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from .errors import ConfigError
+from .messages import origin_form
 
 if TYPE_CHECKING:
     from .cors import CorsPolicy
@@ -44,7 +45,6 @@ def remove_dot_segments(path: str) -> str:
 
 
 # RFC 9112 §3.2.2: the absolute form `http://host/path` names the same resource as `/path`.
-_ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*")
 _SLASHES = re.compile(r"//+")
 
 
@@ -56,9 +56,7 @@ def canonical_path(raw_path: str) -> str:
     empty segments); dot-segments are removed.  `%2F` decodes to `/` before that, so an encoded
     separator cannot hide a segment from the match.
     """
-    m = _ABSOLUTE_FORM.match(raw_path)
-    if m is not None:
-        raw_path = raw_path[m.end() :] or "/"
+    raw_path = origin_form(raw_path)
     if not raw_path.startswith("/"):
         return raw_path  # `*` (OPTIONS *): no route matches it
     return remove_dot_segments(_SLASHES.sub("/", unquote(raw_path, errors="replace")))

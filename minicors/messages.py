@@ -9,10 +9,28 @@ combined with ", " as RFC 9110 §5.3 allows, so a lookup is one dict access.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 HeaderList = tuple[tuple[bytes, bytes], ...]
+
+
+# RFC 9112 §3.2.2: a server must accept the absolute form `http://host/path` too.
+_ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*")
+
+
+def origin_form(target: str) -> str:
+    """`target` without an absolute form's scheme and authority (`http://h/a?q` -> `/a?q`,
+    `http://h` -> `/`); any other target is returned as it is (`*`, or a bad one, stays as
+    it is, for the caller to refuse)."""
+    if target[:1] == "/":
+        return target
+    m = _ABSOLUTE_FORM.match(target)
+    if m is None:
+        return target
+    rest = target[m.end() :]
+    return rest if rest[:1] == "/" else "/" + rest
 
 
 def combine_headers(raw: Sequence[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
@@ -48,7 +66,8 @@ class Request:
 
     @property
     def path(self) -> str:
-        return self.target.partition("?")[0]
+        """The path of the target, in origin form whatever form the target came in."""
+        return origin_form(self.target).partition("?")[0]
 
     @property
     def query(self) -> str:

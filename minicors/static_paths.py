@@ -9,12 +9,10 @@ real ROOT (`is_inside`), which is what stops symlinks pointing outside.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
-# RFC 9112 §3.2.2: a server must accept the absolute form `http://host/path` too.
-_ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
+from .messages import origin_form
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,13 +35,9 @@ class Refusal:
 
 def parse_url_path(path: str, *, dotfiles: bool) -> UrlPath | Refusal:
     """Split and percent-decode `path` (no query), refusing the hostile or hidden."""
+    path = origin_form(path)
     if not path.startswith("/"):
-        m = _ABSOLUTE_FORM.match(path)
-        if m is None:
-            return Refusal(reason=f"request-target {path[:80]!r} is not a path")
-        path = path[m.end() :] or "/"
-        if not path.startswith("/"):
-            return Refusal(reason=f"request-target {path[:80]!r} is not a path")
+        return Refusal(reason=f"request-target {path[:80]!r} is not a path")
     names: list[str] = []
     raw_kept: list[str] = []
     for raw in path.split("/"):

@@ -140,3 +140,12 @@ async def test_errors_are_json_over_the_wire(address: BoundAddress, db_file: Pat
     too_big = await exchange(address, "POST", "/api/items", b"{" + b" " * 5000 + b"}", JSON)
     assert too_big.status == 413
     assert db_file.read_bytes() == before
+
+
+async def test_an_absolute_form_target_reaches_the_api(address: BoundAddress) -> None:
+    # RFC 9112 §3.2.2: `GET http://host/api/items` names the same resource as `/api/items`.
+    plain = await exchange(address, "GET", "/api/items")
+    absolute = await exchange(address, "GET", "http://127.0.0.1/api/items")
+    assert absolute.status == plain.status == 200
+    assert hdr(absolute, "content-type") == "application/json"
+    assert absolute.body == plain.body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from minicors.messages import Request
 from minicors.static_paths import (
     Refusal,
     UrlPath,
@@ -112,3 +113,20 @@ def test_has_hidden_part(real: str, hidden: bool) -> None:
 
 def test_hidden_parts_of_root_itself_do_not_count() -> None:
     assert not has_hidden_part("/home/u/.site/a.txt", root_prefix("/home/u/.site"))
+
+
+@pytest.mark.parametrize(
+    ("target", "path", "query"),
+    [
+        ("/a/b?x=1", "/a/b", "x=1"),
+        ("http://example.com/a?x=1", "/a", "x=1"),
+        ("HTTPS://example.com:8443/a/b", "/a/b", ""),
+        ("http://example.com", "/", ""),
+        ("http://example.com?x=1", "/", "x=1"),
+        ("*", "*", ""),
+    ],
+)
+def test_request_path_is_in_origin_form(target: str, path: str, query: str) -> None:
+    request = Request.build("GET", target)
+    assert (request.path, request.query) == (path, query)
+    assert request.target == target  # the log still shows what was sent
