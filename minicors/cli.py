@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 import trio
 
 from . import __version__
-from .config import Config, build_config, load, read_toml
+from .config import Config, build_config, load, normalise_ext, read_toml
 from .errors import ConfigError
 
 EXIT_USAGE = 2
@@ -78,7 +78,7 @@ def _mime(text: str) -> tuple[str, str]:
         raise argparse.ArgumentTypeError(
             f"invalid --mime-type {text!r}: use EXT=TYPE, e.g. --mime-type .glb=model/gltf-binary"
         )
-    return (ext.lower() if ext.startswith(".") else "." + ext.lower(), mime)
+    return (normalise_ext(ext), mime)
 
 
 S = argparse.SUPPRESS

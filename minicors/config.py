@@ -90,10 +90,11 @@ def _mime_table(value: Any) -> tuple[tuple[str, str], ...]:
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
         raise ValueError('a table of ".ext" = "type/subtype"')
-    return tuple((_normalise_ext(k), v) for k, v in value.items())
+    return tuple((normalise_ext(k), v) for k, v in value.items())
 
 
-def _normalise_ext(ext: str) -> str:
+def normalise_ext(ext: str) -> str:
+    """`.EXT` lower-cased, the dot added when missing (`GLB` -> `.glb`)."""
     return ext.lower() if ext.startswith(".") else "." + ext.lower()
 
 

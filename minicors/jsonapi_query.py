@@ -170,7 +170,7 @@ def run_query(items: Sequence[JsonValue], query: ListQuery) -> ListPage:
             last_page=last_page,
         )
     start = query.start or 0
-    end = query.end if query.end is not None else None
+    end = query.end
     if end is None and query.limit is not None:
         end = start + query.limit
     return ListPage(items=selected[start:end], total=total)

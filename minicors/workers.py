@@ -24,11 +24,10 @@ from types import FrameType
 import trio
 
 from .config import Config
-from .server import Server, bind_error
+from .server import BACKLOG, BoundAddress, Server, bind_error
 
 log = logging.getLogger("minicors.workers")
 
-BACKLOG = 1024
 RESTART_BACKOFF_S = 1.0  # a worker that dies faster than this is restarted after a pause
 
 
@@ -36,16 +35,18 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def _reserve(config: Config, *, listen: bool) -> socket.socket:
+def _reserve(config: Config, port: int, *, reuse_port: bool, listen: bool) -> socket.socket:
+    """A socket bound to (config.host, port) with the options trio's listeners use
+    (IPv6-only for an IPv6 host), optionally shared by port (SO_REUSEPORT) and listening."""
     family = _family(config.host)
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if not listen:
+    if reuse_port:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     if family == socket.AF_INET6:
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
     try:
-        sock.bind((config.host, config.port))
+        sock.bind((config.host, port))
     except OSError as exc:
         sock.close()
         raise bind_error(config, exc) from None
@@ -73,14 +74,9 @@ async def _orphan_watch(server: Server, parent: int) -> None:
 async def _worker_serve(
     config: Config, port: int, shared: socket.socket | None, ready: SimpleQueue[int]
 ) -> None:
-    if shared is not None:
-        sock = trio.socket.from_stdlib_socket(shared)
-    else:
-        sock = trio.socket.socket(_family(config.host), socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        await sock.bind((config.host, port))
-        sock.listen(BACKLOG)
+    if shared is None:
+        shared = _reserve(config, port, reuse_port=True, listen=True)
+    sock = trio.socket.from_stdlib_socket(shared)
     server = Server(config)
     listener = trio.SocketListener(sock)
     with trio.open_signal_receiver(signal.SIGTERM) as signals:
@@ -102,7 +98,9 @@ async def _worker_serve(
 def run_workers(config: Config) -> int:
     """Run `config.workers` worker processes until SIGINT/SIGTERM; exit status 0."""
     reuse_port = hasattr(socket, "SO_REUSEPORT")
-    holder = _reserve(config, listen=not reuse_port)
+    # With SO_REUSEPORT the supervisor only holds the port (each worker listens on its own
+    # socket); without it, it listens and the workers share its socket.
+    holder = _reserve(config, config.port, reuse_port=reuse_port, listen=not reuse_port)
     port = holder.getsockname()[1]
     shared = None if reuse_port else holder
     context = multiprocessing.get_context("fork")
@@ -135,11 +133,8 @@ def run_workers(config: Config) -> int:
             continue
         ready.get()
         started += 1
-    host = f"[{config.host}]" if ":" in config.host else config.host
-    print(
-        f"minicors: serving {config.root} at http://{host}:{port} ({config.workers} workers)",
-        flush=True,
-    )
+    url = BoundAddress(host=config.host, port=port).url
+    print(f"minicors: serving {config.root} at {url} ({config.workers} workers)", flush=True)
     while not stopping:
         sentinels = [p.sentinel for p, _ in workers]
         multiprocessing.connection.wait(sentinels, timeout=0.2)
