@@ -8,6 +8,7 @@ dict update.  Any mistake prints one line naming the problem and the fix, and ex
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import signal
@@ -256,7 +257,10 @@ def _serve(ns: argparse.Namespace) -> int:
     try:
         trio.run(serve_until_signal, config)
     except* ConfigError as group:
-        raise group.exceptions[0] from None
+        error: BaseException = group
+        while isinstance(error, BaseExceptionGroup):  # nurseries nest: take the first one
+            error = error.exceptions[0]
+        raise error from None
     return 0
 
 
@@ -272,28 +276,18 @@ async def serve_until_signal(config: Config, *, announce: bool = True) -> None:
     from .server import Server
 
     server = Server(config)
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with trio.open_nursery() as nursery:
-            address = await nursery.start(_serve_then_stop, server, nursery)
-            if announce:
-                print(f"minicors: serving {config.root} at {address.url}", flush=True)
-                if config.api is not None:
-                    print(
-                        f"minicors: JSON API from {config.api.file} at "
-                        f"{address.url}{config.api.prefix}",
-                        flush=True,
-                    )
-            async for _ in signals:
-                if server.shutdown_event.is_set():
-                    nursery.cancel_scope.cancel()  # second signal: stop now
-                server.shutdown()
-
-
-async def _serve_then_stop(
-    server: Any, nursery: trio.Nursery, *, task_status: trio.TaskStatus[Any]
-) -> None:
-    await server.serve(task_status=task_status)
-    nursery.cancel_scope.cancel()  # served out: stop waiting for signals
+    async with trio.open_nursery() as nursery:
+        address = await nursery.start(
+            functools.partial(server.serve_until_signals, (signal.SIGINT, signal.SIGTERM))
+        )
+        if announce:
+            print(f"minicors: serving {config.root} at {address.url}", flush=True)
+            if config.api is not None:
+                print(
+                    f"minicors: JSON API from {config.api.file} at "
+                    f"{address.url}{config.api.prefix}",
+                    flush=True,
+                )
 
 
 # --- check ----------------------------------------------------------------------------------

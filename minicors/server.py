@@ -122,6 +122,30 @@ class Server:
             for listener in listeners:
                 await listener.aclose()
 
+    async def serve_until_signals(
+        self,
+        signums: tuple[int, ...],
+        *,
+        listeners: list[trio.SocketListener] | None = None,
+        task_status: trio.TaskStatus[BoundAddress] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """`serve` until one of `signums` arrives, then stop gracefully (the grace period);
+        a second signal stops at once."""
+        with trio.open_signal_receiver(*signums) as signals:
+            async with trio.open_nursery() as nursery:
+
+                async def serve_then_stop(
+                    *, task_status: trio.TaskStatus[BoundAddress] = trio.TASK_STATUS_IGNORED
+                ) -> None:
+                    await self.serve(listeners=listeners, task_status=task_status)
+                    nursery.cancel_scope.cancel()  # served out: stop waiting for signals
+
+                task_status.started(await nursery.start(serve_then_stop))
+                async for _ in signals:
+                    if self.shutdown_event.is_set():
+                        nursery.cancel_scope.cancel()  # second signal: stop now
+                    self.shutdown()
+
     async def _reap(self) -> None:
         """Enforce the connections' read deadlines (idle, head, body) from one task, a few
         times a second, instead of one cancel scope per request on the hot path."""

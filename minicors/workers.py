@@ -9,6 +9,7 @@ replaced; SIGINT/SIGTERM stop every worker gracefully and the supervisor exits 0
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -78,21 +79,14 @@ async def _worker_serve(
         shared = _reserve(config, port, reuse_port=True, listen=True)
     sock = trio.socket.from_stdlib_socket(shared)
     server = Server(config)
-    listener = trio.SocketListener(sock)
-    with trio.open_signal_receiver(signal.SIGTERM) as signals:
-        async with trio.open_nursery() as nursery:
-
-            async def serve_then_stop() -> None:
-                await server.serve(listeners=[listener])
-                nursery.cancel_scope.cancel()
-
-            nursery.start_soon(serve_then_stop)
-            nursery.start_soon(_orphan_watch, server, os.getppid())
+    listeners = [trio.SocketListener(sock)]
+    serve = functools.partial(server.serve_until_signals, (signal.SIGTERM,), listeners=listeners)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_orphan_watch, server, os.getppid())
+        async with trio.open_nursery() as serving:
+            await serving.start(serve)
             ready.put(os.getpid())
-            async for _ in signals:
-                if server.shutdown_event.is_set():
-                    nursery.cancel_scope.cancel()
-                server.shutdown()
+        nursery.cancel_scope.cancel()  # served out: the orphan watch is no longer needed
 
 
 def run_workers(config: Config) -> int:
