@@ -38,6 +38,7 @@ from .jsonapi_store import (
 )
 from .messages import HeaderList, Request, Response
 from .options import ApiOptions, Limits
+from .static_ranges import Conditions, EntityTag, evaluate_preconditions
 
 JSON = (b"content-type", b"application/json")
 NO_CACHE = (b"cache-control", b"no-cache")  # always revalidate: a dev API must never be stale
@@ -181,7 +182,7 @@ class JsonApi:
         else:
             body = encode(document[route.key])
             tag = etag_for(body)
-        if _none_match(request, tag):
+        if not _conditions_hold(request, tag, if_match=False):  # RFC 9110 §13.1.2: 304
             return Response(status=304, headers=((b"etag", tag), NO_CACHE))
         return Response(status=200, headers=(JSON, (b"etag", tag), NO_CACHE, *headers), body=body)
 
@@ -273,35 +274,33 @@ def _operation(
     return apply
 
 
-# --- validators (RFC 9110 §8.8.3, §13) --------------------------------------------------------
-def _tags(value: str) -> list[str]:
-    return [t.strip() for t in value.split(",") if t.strip()]
-
-
-def _none_match(request: Request, tag: bytes) -> bool:
-    """If-None-Match uses the weak comparison (RFC 9110 §13.1.2): W/"x" matches "x"."""
-    header = request.header(b"if-none-match")
-    if header is None:
-        return False
-    current = tag.decode("ascii")
-    return any(t == "*" or t.removeprefix("W/") == current for t in _tags(header))
+# --- validators (RFC 9110 §8.8.3, §13): matched by static_ranges, like the files' ----------
+def _conditions_hold(request: Request, tag: bytes, *, if_match: bool) -> bool:
+    """Whether the request's If-Match (strong comparison) or, with `if_match` false, its
+    If-None-Match (weak comparison) lets it proceed against the representation tagged `tag`.
+    An absent header always does."""
+    if if_match:
+        conditions = Conditions(if_match=request.header(b"if-match"))
+    else:
+        conditions = Conditions(if_none_match=request.header(b"if-none-match"))
+    etag = EntityTag(opaque=tag.decode("ascii").strip('"'))
+    # Any method that is not GET/HEAD gets 412 for a matching If-None-Match; only "proceed or
+    # not" is asked here, the caller picks 304 or 412.
+    return evaluate_preconditions(conditions, method="PUT", etag=etag, last_modified=None) == 200
 
 
 def _preconditions(request: Request, current: JsonValue) -> None:
-    """If-Match (strong comparison, §13.1.1) and If-None-Match, inside the write lock, so that
-    the check and the change are one atomic step: the basis of optimistic concurrency."""
+    """If-Match and If-None-Match, inside the write lock, so that the check and the change
+    are one atomic step: the basis of optimistic concurrency."""
     tag = etag_for(encode(current))
-    if_match = request.header(b"if-match")
-    if if_match is not None:
-        tags = _tags(if_match)
-        if "*" not in tags and tag.decode("ascii") not in tags:
-            raise HttpError(
-                412,
-                "the resource changed since you read it (If-Match does not match its ETag); "
-                "GET it again, then retry",
-                headers=((b"etag", tag),),
-            )
-    if _none_match(request, tag):
+    if not _conditions_hold(request, tag, if_match=True):
+        raise HttpError(
+            412,
+            "the resource changed since you read it (If-Match does not match its ETag); "
+            "GET it again, then retry",
+            headers=((b"etag", tag),),
+        )
+    if not _conditions_hold(request, tag, if_match=False):
         raise HttpError(412, "the resource exists and If-None-Match forbids changing it")
 
 
