@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from minicors.static_cache import SETTLE_NS
+from minicors.static.cache import SETTLE_NS
 
 SETTLE_S = SETTLE_NS / 1e9 + 0.1
 

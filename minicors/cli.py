@@ -294,7 +294,7 @@ async def serve_until_signal(config: Config, *, announce: bool = True) -> None:
 
 
 def _check(ns: argparse.Namespace) -> int:
-    from .check import CheckQuery, explain
+    from .cors import CheckQuery, explain
 
     settings = _settings(
         ns,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from minicors.check import CheckQuery, CheckResult, explain
-from minicors.cors import CorsPolicy, CorsRouter
+from minicors.cors import CheckQuery, CheckResult, CorsPolicy, CorsRouter, explain
 from minicors.errors import ConfigError
 
 DEFAULT = CorsRouter(CorsPolicy())

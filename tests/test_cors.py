@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 from minicors.cors import DEFAULT_EXPOSE, CorsDecision, CorsKind, CorsPolicy, CorsRouter
-from minicors.cors_origins import parse_origin_rule
+from minicors.cors.origins import parse_origin_rule
 from minicors.errors import ConfigError
 from minicors.messages import Request, Response
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from minicors.cors import CorsPolicy, CorsSettings
-from minicors.cors_headers import merge_vary, parse_header_names, show, split_list
-from minicors.cors_origins import ParsedOrigin, _ipv6_text, parse_request_origin
-from minicors.cors_routes import canonical_path, remove_dot_segments
+from minicors.cors.headers import merge_vary, parse_header_names, show, split_list
+from minicors.cors.origins import ParsedOrigin, _ipv6_text, parse_request_origin
+from minicors.cors.routes import canonical_path, remove_dot_segments
 
 
 @pytest.mark.parametrize(
@@ -162,12 +162,12 @@ def test_settings_round_trip() -> None:
 
 
 CORE = [
-    "cors.py",
-    "cors_origins.py",
-    "cors_headers.py",
-    "cors_routes.py",
-    "cors_browser.py",
-    "check.py",
+    "cors/policy.py",
+    "cors/origins.py",
+    "cors/headers.py",
+    "cors/routes.py",
+    "cors/browser.py",
+    "cors/check.py",
 ]
 
 

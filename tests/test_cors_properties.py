@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minicors.cors import CorsKind, CorsPolicy
-from minicors.cors_headers import merge_vary, split_list
+from minicors.cors.headers import merge_vary, split_list
 from minicors.messages import Request, Response
 
 LABEL_CHARS = "abcz019-_.`}@:/ XY"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from minicors.jsonapi_like import MAX_PATTERN_CHARS, LikeError, compile_like
+from minicors.jsonapi.like import MAX_PATTERN_CHARS, LikeError, compile_like
 
 AGREES_WITH_RE = [
     ("abc", "xxABCyy"),

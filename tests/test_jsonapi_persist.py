@@ -18,7 +18,7 @@ import pytest
 import trio
 
 from minicors.jsonapi import JsonApi
-from minicors.jsonapi_persist import HELD_VERSIONS, http_error_for
+from minicors.jsonapi.persist import HELD_VERSIONS, http_error_for
 from minicors.messages import Request, Response
 from minicors.options import ApiOptions
 

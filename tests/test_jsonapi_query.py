@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from minicors.errors import HttpError
-from minicors.jsonapi_query import ListPage, page_links, parse_query, run_query
-from minicors.jsonapi_store import JsonValue
+from minicors.jsonapi.query import ListPage, page_links, parse_query, run_query
+from minicors.jsonapi.store import JsonValue
 
 ITEMS: list[JsonValue] = [
     {"id": 1, "title": "Alpha", "views": 10, "done": True, "tags": ["red", "blue"],

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minicors.errors import HttpError
-from minicors.jsonapi_store import (
+from minicors.jsonapi.store import (
     Document,
     DocumentEncoder,
     JsonSyntaxError,
@@ -250,9 +250,9 @@ def test_ids_continue_across_a_chain_of_creates() -> None:
     assert item["id"] == 8
 
 
-@pytest.mark.parametrize("module", ["jsonapi_store.py", "jsonapi_query.py", "jsonapi_like.py"])
+@pytest.mark.parametrize("module", ["jsonapi/store.py", "jsonapi/query.py", "jsonapi/like.py"])
 def test_the_pure_modules_do_no_io(module: str) -> None:
-    """Only jsonapi_persist.py (and jsonapi.py, through it) may touch trio or the disk."""
+    """Only jsonapi/persist.py (and jsonapi/api.py, through it) may touch trio or the disk."""
     source = (Path(__file__).parent.parent / "minicors" / module).read_text()
     imported: set[str] = set()
     for node in ast.walk(ast.parse(source)):
@@ -260,7 +260,7 @@ def test_the_pure_modules_do_no_io(module: str) -> None:
             imported.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
-    assert not imported & {"trio", "h11", "socket", "asyncio", "os", "logging", "jsonapi_persist"}
+    assert not imported & {"trio", "h11", "socket", "asyncio", "os", "logging", "persist"}
 
 
 JSON_SCALARS = (

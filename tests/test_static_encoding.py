@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from minicors.static_encoding import (
+from minicors.static.encoding import (
     GzipFileChunks,
     accepts_html,
     parse_accept_encoding,

@@ -1,4 +1,4 @@
-"""Small files answered from memory (static_cache) never outlive what the disk says.
+"""Small files answered from memory (static/cache.py) never outlive what the disk says.
 
 An answer kept in memory is used only while one stat() reports the same file version, and only
 for requests whose answer cannot depend on anything else.  `SETTLE_NS` is set to 0 where a test
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-import minicors.static_cache as static_cache
+import minicors.static.cache as static_cache
 from minicors.messages import FileBody, Request, Response
 from minicors.options import StaticOptions
 from minicors.static import StaticFiles
-from minicors.static_cache import EntityCache
+from minicors.static.cache import EntityCache
 
 JSON = b'{"id": 1, "name": "minicors"}\n'
 TICK_S = 0.03  # longer than any file-system timestamp granularity (Linux: a few ms)

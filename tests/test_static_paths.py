@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from minicors.messages import Request
-from minicors.static_paths import (
+from minicors.static.paths import (
     Refusal,
     UrlPath,
     has_hidden_part,

@@ -6,18 +6,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minicors.static_ranges import (
+from minicors.conditional import (
     Conditions,
     EntityTag,
-    RangeDecision,
     evaluate_preconditions,
     format_http_date,
     if_range_matches,
     parse_etag,
     parse_etag_list,
     parse_http_date,
-    parse_range,
 )
+from minicors.static.ranges import RangeDecision, parse_range
 
 SUNDAY_1994 = 784111777  # Sun, 06 Nov 1994 08:49:37 GMT, the RFC's own example
 

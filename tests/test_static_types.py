@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from minicors.errors import ConfigError
-from minicors.static_types import MimeTable, is_hashed_name
+from minicors.static.mime import MimeTable, is_hashed_name
 
 TABLE = MimeTable()
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .cors_headers import is_token, split_list
-from .messages import HeaderList
+from ..messages import HeaderList
+from .headers import is_token, split_list
 
 SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})  # Fetch §"CORS-safelisted method"
 FORBIDDEN_METHODS = frozenset({"CONNECT", "TRACE", "TRACK"})  # Fetch §"forbidden method"

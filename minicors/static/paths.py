@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
-from .messages import origin_form
+from ..messages import origin_form
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

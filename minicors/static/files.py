@@ -2,8 +2,8 @@
 
 Per request: judge the URL (pure), open the file once and `fstat` it, ask the kernel where the
 opened file really is (one `readlink` of /proc/self/fd, so a symlink race cannot swap it), then
-decide the answer with the pure helpers in `static_ranges` / `static_encoding`.  A GET keeps the
-descriptor in the `FileBody` so the bytes sent are those of the file that was checked.
+decide the answer with the pure helpers (`..conditional`, `ranges`, `encoding`).  A GET keeps
+the descriptor in the `FileBody` so the bytes sent are those of the file that was checked.
 """
 
 from __future__ import annotations
@@ -15,13 +15,21 @@ import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote
 
-from .errors import ConfigError
-from .messages import FileBody, Request, Response, StreamBody, text_response
-from .options import StaticOptions
-from .static_cache import EntityCache
-from .static_encoding import GzipFileChunks, accepts_html, rank_codings
-from .static_listing import render_html, render_json, scan_directory
-from .static_paths import (
+from ..conditional import (
+    Conditions,
+    EntityTag,
+    evaluate_preconditions,
+    format_http_date,
+    if_range_matches,
+)
+from ..errors import ConfigError
+from ..messages import FileBody, Request, Response, StreamBody, text_response
+from ..options import StaticOptions
+from .cache import EntityCache
+from .encoding import GzipFileChunks, accepts_html, rank_codings
+from .listing import render_html, render_json, scan_directory
+from .mime import MediaType, MimeTable, is_hashed_name
+from .paths import (
     Refusal,
     UrlPath,
     has_hidden_part,
@@ -29,15 +37,7 @@ from .static_paths import (
     parse_url_path,
     root_prefix,
 )
-from .static_ranges import (
-    Conditions,
-    EntityTag,
-    evaluate_preconditions,
-    format_http_date,
-    if_range_matches,
-    parse_range,
-)
-from .static_types import MediaType, MimeTable, is_hashed_name
+from .ranges import parse_range
 
 log = logging.getLogger("minicors.static")
 
@@ -135,7 +135,7 @@ class StaticFiles:
             tuple[int, int, int, int, str, bool, str],
             tuple[EntityTag, tuple[tuple[bytes, bytes], ...], int | None],
         ] = {}
-        # URL path -> the whole answer for a small settled file (see static_cache).
+        # URL path -> the whole answer for a small settled file (see cache.py).
         self._entities = EntityCache()
 
     @property

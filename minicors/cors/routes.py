@@ -13,14 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from .errors import ConfigError
-from .messages import origin_form
-
-if TYPE_CHECKING:
-    from .cors import CorsPolicy
+from ..errors import ConfigError
+from ..messages import origin_form
+from .policy import CorsPolicy
 
 
 def remove_dot_segments(path: str) -> str:
@@ -118,7 +115,8 @@ def shadowed(earlier: RoutePattern, later: RoutePattern) -> bool:
 class CorsRouter:
     """Per-route policies: the first route whose glob matches the path wins; else the default.
 
-    Globs (see `cors_routes`) match the percent-decoded, dot-segment-free path, case-sensitively.
+    Globs (see the module docstring) match the percent-decoded, dot-segment-free path,
+    case-sensitively.
     """
 
     def __init__(self, default: CorsPolicy, routes: Sequence[tuple[str, CorsPolicy]] = ()) -> None:

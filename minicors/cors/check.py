@@ -1,6 +1,6 @@
 """`minicors check`: would a browser allow this cross-origin request, and if not, why?
 
-It plays the browser's part from the Fetch standard (`cors_browser`) against the real engine:
+It plays the browser's part from the Fetch standard (`browser`) against the real engine:
 decide whether a preflight is needed, run it through the policy, apply the browser's checks to
 what minicors would answer, then the same for the actual request.  When refused, it finds the
 flag changes that fix it by applying one fix at a time and simulating again, so every
@@ -13,8 +13,9 @@ import dataclasses
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from .cors import CorsDecision, CorsPolicy, CorsRouter, CorsSettings
-from .cors_browser import (
+from ..errors import ConfigError
+from ..messages import Request, Response
+from .browser import (
     FORBIDDEN_METHODS,
     SAFELISTED_METHODS,
     cors_check,
@@ -25,10 +26,10 @@ from .cors_browser import (
     readable_headers,
     unsafe_header_names,
 )
-from .cors_headers import is_token
-from .cors_origins import parse_origin_rule, parse_request_origin
-from .errors import ConfigError
-from .messages import Request, Response
+from .headers import is_token
+from .origins import parse_origin_rule, parse_request_origin
+from .policy import CorsDecision, CorsPolicy, CorsSettings
+from .routes import CorsRouter
 
 MAX_FIXES = 6
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 DEFAULT_TYPE = "application/octet-stream"
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import trio
 
-from .errors import HttpError
-from .jsonapi_store import Document, DocumentEncoder, JsonSyntaxError, parse_json
+from ..errors import HttpError
+from .store import Document, DocumentEncoder, JsonSyntaxError, parse_json
 
 log = logging.getLogger("minicors.jsonapi")
 

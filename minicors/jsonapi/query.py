@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote_plus
 
-from .errors import HttpError
-from .jsonapi_like import LikeError, LikePattern, compile_like
-from .jsonapi_store import JsonValue, encode
+from ..errors import HttpError
+from .like import LikeError, LikePattern, compile_like
+from .store import JsonValue, encode
 
 MAX_PARAMS = 100  # query parameters per request; past it: 400
 DEFAULT_PAGE_SIZE = 10  # `_page` without `_limit`, as json-server

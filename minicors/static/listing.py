@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from .static_paths import is_inside
+from .paths import is_inside
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,8 +2,8 @@
 
 This module holds the HTTP semantics only: routing a path to the index, the whole document, a
 collection, an item or a singular resource; methods, content types, validators and conditional
-requests (RFC 9110 §13).  The data work is pure (`jsonapi_store`, `jsonapi_query`); durability
-and external edits live in `jsonapi_persist`.  Every error is a JSON body `{"error": "..."}`.
+requests (RFC 9110 §13).  The data work is pure (`store`, `query`); durability
+and external edits live in `persist`.  Every error is a JSON body `{"error": "..."}`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,13 @@ from urllib.parse import quote, unquote
 
 import trio
 
-from .errors import ConfigError, HttpError
-from .jsonapi_persist import DocumentUnreadable, DurableDocument
-from .jsonapi_query import page_links, parse_query, run_query
-from .jsonapi_store import (
+from ..conditional import Conditions, EntityTag, evaluate_preconditions
+from ..errors import ConfigError, HttpError
+from ..messages import HeaderList, Request, Response
+from ..options import ApiOptions, Limits
+from .persist import DocumentUnreadable, DurableDocument
+from .query import page_links, parse_query, run_query
+from .store import (
     Document,
     JsonObject,
     JsonValue,
@@ -36,9 +39,6 @@ from .jsonapi_store import (
     replace_singular,
     singular,
 )
-from .messages import HeaderList, Request, Response
-from .options import ApiOptions, Limits
-from .static_ranges import Conditions, EntityTag, evaluate_preconditions
 
 JSON = (b"content-type", b"application/json")
 NO_CACHE = (b"cache-control", b"no-cache")  # always revalidate: a dev API must never be stale
@@ -274,7 +274,7 @@ def _operation(
     return apply
 
 
-# --- validators (RFC 9110 §8.8.3, §13): matched by static_ranges, like the files' ----------
+# --- validators (RFC 9110 §8.8.3, §13): matched by ..conditional, like the files' ----------
 def _conditions_hold(request: Request, tag: bytes, *, if_match: bool) -> bool:
     """Whether the request's If-Match (strong comparison) or, with `if_match` false, its
     If-None-Match (weak comparison) lets it proceed against the representation tagged `tag`.

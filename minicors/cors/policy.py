@@ -13,11 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .cors_headers import is_token, merge_vary, parse_header_names, show
-from .cors_origins import OriginMatcher
-from .cors_routes import CorsRouter as CorsRouter  # re-exported: part of this interface
-from .errors import ConfigError
-from .messages import HeaderList, Request, Response, text_response
+from ..errors import ConfigError
+from ..messages import HeaderList, Request, Response, text_response
+from .headers import is_token, merge_vary, parse_header_names, show
+from .origins import OriginMatcher
 
 DEFAULT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 DEFAULT_EXPOSE = ("ETag", "Link", "Location", "X-Total-Count")

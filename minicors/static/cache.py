@@ -28,7 +28,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from .messages import Request, Response
+from ..messages import Request, Response
 
 ENTRY_MAX_BYTES = 64 * 1024  # files up to this size are kept
 BUDGET_BYTES = 16 * 1024 * 1024  # all entries together, per process

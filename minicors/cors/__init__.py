@@ -1,0 +1,32 @@
+"""The CORS policy engine: pure values in, decisions with reasons out.
+
+`CorsPolicy` decides one request (and answers preflights), `CorsRouter` picks a policy per
+path, `explain` plays the browser for `minicors check`.  Nothing here knows sockets or bytes on
+the wire; the server asks, the app applies the answer.
+"""
+
+from __future__ import annotations
+
+from .check import CheckQuery, CheckResult, explain
+from .policy import (
+    DEFAULT_EXPOSE,
+    DEFAULT_METHODS,
+    CorsDecision,
+    CorsKind,
+    CorsPolicy,
+    CorsSettings,
+)
+from .routes import CorsRouter
+
+__all__ = [
+    "DEFAULT_EXPOSE",
+    "DEFAULT_METHODS",
+    "CheckQuery",
+    "CheckResult",
+    "CorsDecision",
+    "CorsKind",
+    "CorsPolicy",
+    "CorsRouter",
+    "CorsSettings",
+    "explain",
+]
