@@ -1,9 +1,10 @@
 """Where the CPU time of one request goes, stage by stage, with no socket and no event loop.
 
-The request bytes of a scenario go through the same steps the server takes (h11 parse, the
-`Request` value, the app, the response head, the next cycle), each timed over many
-repetitions; the floor's path (h11 parse, lookup, h11 serialisation) is timed the same way.
-What a live server spends on top of these stages (trio scheduling, syscalls) is
+The request bytes of a scenario go through minicors's real protocol object (`HttpConnection`:
+screening, h11's parse, the `Request` value), the real app, and the protocol's head rendering
+and keep-alive bookkeeping, each timed over many repetitions on one connection, as a
+kept-alive client drives it; the floor's path (h11 parse, lookup, h11 serialisation) is timed
+the same way.  What a live server spends on top of these stages (trio scheduling, syscalls) is
 1/requests-per-second minus their sum.  Run: `python -m bench.stages [N]`.
 """
 
@@ -13,25 +14,24 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import h11
 
 import minicors
 from minicors.app import App
-from minicors.connection import HeadCache, header_dict
 from minicors.messages import FileBody, Request, Response
+from minicors.options import Limits
+from minicors.protocol import HeadCache, HttpConnection
 
 from .peers.floor import Floor
 from .scenarios import ORIGIN, Scenario, make_root, scenarios
 
 SCENARIOS = ("preflight-allowed", "simple-get", "headers-100", "cookie-8k")
-PARSE = "h11: parse request"
-REQUEST = "Request value (headers dict)"
+PARSE = "protocol: bytes -> Request (screen, h11 parse, checks)"
 APP = "app: CORS + route (a kept file answer: one stat)"
-WRITE_RENDERED = "write: head rendered or memoised, body read if not kept, fresh h11.Connection"
+WRITE_RENDERED = "protocol: head rendered or memoised, body read if not kept, next cycle"
 WRITE_FLOOR = "write with h11 (pre-built event, serialise, next cycle)"
 
 
@@ -41,14 +41,11 @@ def request_bytes(scenario: Scenario) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-def _run(coro: Coroutine[Any, Any, Response]) -> Response:
-    """Run a coroutine that never suspends (the static and CORS paths do not) to its end."""
-    try:
-        coro.send(None)
-    except StopIteration as done:
-        result: Response = done.value
-        return result
-    raise RuntimeError("the app suspended: time it inside trio instead")
+def _answer(result: Response | Awaitable[Response]) -> Response:
+    """The static and CORS paths answer without waiting: time them without an event loop."""
+    if not isinstance(result, Response):
+        raise RuntimeError("the app wants to wait: time it inside trio instead")
+    return result
 
 
 class Clock:
@@ -71,46 +68,32 @@ class Clock:
 
 
 def minicors_stages(root: Path, raw: bytes, n: int) -> dict[str, float]:
-    """The steps the connection takes for a body-less request answered on the rendered path
-    (connection.py): h11's Request event only (no EndOfMessage is asked for), the headers
-    dict, the app, the head (memoised for shared answers) and a fresh h11.Connection."""
+    """The steps the server's connection task takes for a body-less request on a kept-alive
+    connection, through the same protocol object and app."""
     config = minicors.Config(root=str(root), cors=minicors.CorsPolicy(allow_origins=[ORIGIN]))
     app = App(config)
-    heads = HeadCache()
-    conn = h11.Connection(h11.SERVER)
+    conn = HttpConnection(Limits(), HeadCache(b"minicors"), peer="127.0.0.1:1")
     clock = Clock()
     for _ in range(n):
         clock.start()
         conn.receive_data(raw)
-        event = conn.next_event()
-        assert isinstance(event, h11.Request)
+        request = conn.next_request()
+        assert isinstance(request, Request)
         clock.lap(PARSE)
-        request = Request(
-            method=event.method.decode("ascii"),
-            target=event.target.decode("latin-1"),
-            headers=header_dict(event.headers),
-            raw_headers=event.headers,
-            http_version=event.http_version.decode("ascii"),
-            peer="127.0.0.1:1",
-        )
-        clock.lap(REQUEST)
-        response = _run(app(request))
+        response = _answer(app(request))
         clock.lap(APP)
         body = response.body
-        if isinstance(body, FileBody):  # not kept in memory: read it as the connection does
+        if isinstance(body, FileBody):  # not kept in memory: read it as the server does
             assert body.fd is not None
             data = os.pread(body.fd, body.length, body.offset)
             body.close()
         else:
             assert isinstance(body, bytes)
             data = body
-        head = heads.head(response, len(data), keep=True, server=b"minicors")
-        assert head is not None
-        out = head + data
-        leftover, _ = conn.trailing_data
-        conn = h11.Connection(h11.SERVER)
-        if leftover:
-            conn.receive_data(leftover)
+        out = conn.response_head(response, len(data))
+        if conn.sends_body(response):
+            out += data
+        assert conn.response_done()
         clock.lap(WRITE_RENDERED)
         assert out
     return clock.per_request_us(n)

@@ -2,25 +2,33 @@
 
 A preflight is answered by the CORS policy alone, before any route runs (a refused preflight
 must never reach an API handler).  Every other response (200, 304, 404, 500 alike) goes back
-through the policy so it carries the right `Access-Control-*` and `Vary` headers.  This module
-is pure apart from what the routes do; trio is only imported by the JSON API's persistence.
+through the policy so it carries the right `Access-Control-*` and `Vary` headers.  The policy,
+the route and the handler all read the same parsed target (`Request.url`).
+
+Preflights and static files are answered without waiting for anything, so `App` returns their
+`Response` directly; only the JSON API (which may wait for a durable write) returns an
+awaitable.  The server awaits only what needs it.  This module is pure apart from what the
+handlers do.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from .config import Config
-from .cors import CorsDecision
+from .cors import CorsDecision, CorsPolicy
 from .errors import HttpError
-from .messages import Request, Response, text_response
+from .messages import INTERNAL_ERROR, Request, Response, error_response
 from .static import StaticFiles
 
 if TYPE_CHECKING:
     from .jsonapi import JsonApi
 
 log = logging.getLogger("minicors.app")
+
+_CRASH_NOTE = "error: see traceback"
 
 
 class App:
@@ -40,27 +48,34 @@ class App:
         if self.api is not None:
             await self.api.watch()
 
-    async def __call__(self, request: Request) -> Response:
-        policy = self.router.policy_for(request.path)
+    def __call__(self, request: Request) -> Response | Awaitable[Response]:
+        policy = self.router.policy_for(request.url)
         decision = policy.decide(request)
         if decision.is_preflight:
             return _with_note(policy.preflight_response(decision), decision)
-        response = await self._route(request)
-        return _with_note(policy.annotate(decision, response), decision)
-
-    async def _route(self, request: Request) -> Response:
+        # A plain OPTIONS (not a preflight) asks what is allowed (RFC 9110 §9.3.7): both
+        # handlers answer it with 204 and their Allow.
+        api = self.api
+        if api is not None and api.owns(request.url):
+            return self._api(api, request, policy, decision)
         try:
-            # A plain OPTIONS (not a preflight) asks what is allowed (RFC 9110 §9.3.7): both
-            # handlers answer it with 204 and their Allow.
-            api = self.api
-            if api is not None and api.owns(request.path):
-                return await api.handle(request)
-            return self.static.handle(request)
+            response = self.static.handle(request)
         except HttpError as exc:
-            return text_response(exc.status, exc.message + "\n", headers=exc.headers)
+            response = error_response(exc)
         except Exception:
             log.exception("error answering %s %s", request.method, request.target)
-            return text_response(500, "internal server error\n", log_note="error: see traceback")
+            response = error_response(INTERNAL_ERROR, log_note=_CRASH_NOTE)
+        return _with_note(policy.annotate(decision, response), decision)
+
+    async def _api(
+        self, api: JsonApi, request: Request, policy: CorsPolicy, decision: CorsDecision
+    ) -> Response:
+        try:
+            response = await api.handle(request)
+        except Exception:
+            log.exception("error answering %s %s", request.method, request.target)
+            response = error_response(INTERNAL_ERROR, as_json=True, log_note=_CRASH_NOTE)
+        return _with_note(policy.annotate(decision, response), decision)
 
 
 def _with_note(response: Response, decision: CorsDecision) -> Response:

@@ -8,18 +8,14 @@ dict update.  Any mistake prints one line naming the problem and the fix, and ex
 from __future__ import annotations
 
 import argparse
-import functools
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-import trio
-
 from . import __version__
-from .config import Config, build_config, load, normalise_ext, read_toml
+from .config import build_config, load, normalise_ext, read_toml
 from .errors import ConfigError
 
 EXIT_USAGE = 2
@@ -250,18 +246,9 @@ def _serve(ns: argparse.Namespace) -> int:
     _check_root(config.root)
     for warning in config.router.warnings:
         sys.stderr.write(f"minicors: warning: {warning}\n")
-    if config.workers > 1:
-        from .workers import run_workers
+    from .server import run_until_signal
 
-        return run_workers(config)
-    try:
-        trio.run(serve_until_signal, config)
-    except* ConfigError as group:
-        error: BaseException = group
-        while isinstance(error, BaseExceptionGroup):  # nurseries nest: take the first one
-            error = error.exceptions[0]
-        raise error from None
-    return 0
+    return run_until_signal(config)
 
 
 def _check_root(root: str) -> None:
@@ -269,25 +256,6 @@ def _check_root(root: str) -> None:
         raise ConfigError(f"ROOT {root} does not exist; give an existing directory to serve")
     if not os.path.isdir(root):
         raise ConfigError(f"ROOT {root} is not a directory; give the directory to serve")
-
-
-async def serve_until_signal(config: Config, *, announce: bool = True) -> None:
-    """Serve until SIGINT/SIGTERM, then stop gracefully; a second signal stops at once."""
-    from .server import Server
-
-    server = Server(config)
-    async with trio.open_nursery() as nursery:
-        address = await nursery.start(
-            functools.partial(server.serve_until_signals, (signal.SIGINT, signal.SIGTERM))
-        )
-        if announce:
-            print(f"minicors: serving {config.root} at {address.url}", flush=True)
-            if config.api is not None:
-                print(
-                    f"minicors: JSON API from {config.api.file} at "
-                    f"{address.url}{config.api.prefix}",
-                    flush=True,
-                )
 
 
 # --- check ----------------------------------------------------------------------------------

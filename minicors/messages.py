@@ -1,36 +1,138 @@
 """The request and response values that travel between the server and the core.
 
-The server builds one `Request` per h11 request cycle and writes back one `Response`.  Header
-names arrive lower-cased from h11; values stay bytes until someone asks for one (decoding 100
-headers nobody reads would be per-header work on the hot path).  Repeated header lines are
-combined with ", " as RFC 9110 §5.3 allows, so a lookup is one dict access.
+The protocol builds one `Request` per request cycle and gets back one `Response`.  Header names
+arrive lower-cased; values stay bytes until someone asks for one (decoding 100 headers nobody
+reads would be per-header work on the hot path).  Repeated header lines are combined with ", "
+as RFC 9110 §5.3 allows, so a lookup is one dict access.
+
+The request-target is parsed once, here, into a `Target`: CORS routes, static files, the JSON
+API and the memory cache all read the same segments, so no two of them can disagree about
+which resource a path names.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
+from urllib.parse import quote, unquote
+
+from .errors import HttpError, ProtocolError
 
 HeaderList = tuple[tuple[bytes, bytes], ...]
 
 
-# RFC 9112 §3.2.2: a server must accept the absolute form `http://host/path` too.
-_ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*")
+# --- the request-target (RFC 9112 §3.2) ---------------------------------------------------------
 
 
-def origin_form(target: str) -> str:
-    """`target` without an absolute form's scheme and authority (`http://h/a?q` -> `/a?q`,
-    `http://h` -> `/`); any other target is returned as it is (`*`, or a bad one, stays as
-    it is, for the caller to refuse)."""
-    if target[:1] == "/":
-        return target
-    m = _ABSOLUTE_FORM.match(target)
-    if m is None:
-        return target
-    rest = target[m.end() :]
-    return rest if rest[:1] == "/" else "/" + rest
+class TargetForm(StrEnum):
+    ORIGIN = "origin"  # /path?query: what browsers send
+    ABSOLUTE = "absolute"  # http://host/path?query: a server MUST accept it (RFC 9112 §3.2.2)
+    ASTERISK = "asterisk"  # *: OPTIONS for the server as a whole (RFC 9112 §3.2.4)
+
+
+# RFC 3986 §3.3 pchar minus pct-encoded: what a browser leaves unescaped in a path segment.
+PCHAR_SAFE = "!$&'()*+,;=:@-._~"
+_ABSOLUTE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://([^/?]*)")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """A request-target read the one way every part of minicors reads it.
+
+    `path` and `query` are as received (still percent-encoded; an absolute form's scheme and
+    authority removed).  `segments` are the path split on `/` with empty segments dropped (`//`
+    names nothing), each percent-decoded as UTF-8; bytes that are not UTF-8 stay as lone
+    surrogates (`surrogateescape`), so they never match a real name.  `.` and `..` segments are
+    kept as they are: browsers resolve them before sending, so only a crafted request has
+    them, and static files refuse it.  `canonical` is the spelling a browser sends for these
+    segments (single slashes, UTF-8 percent-encoded in upper-case hex), which is also what
+    CORS route globs are matched against, so an encoded `/` stays inside its segment.
+    """
+
+    raw: str
+    form: TargetForm
+    path: str
+    query: str
+    segments: tuple[str, ...]
+    trailing_slash: bool
+    canonical: str
+    authority: str = ""  # the absolute form's host[:port]
+
+
+def quote_segment(segment: str) -> str:
+    """A decoded path segment spelled as browsers send it (UTF-8, upper-case hex)."""
+    return quote(segment, safe=PCHAR_SAFE, errors="surrogateescape")
+
+
+def parse_target(raw: str) -> Target:
+    """Parse a request-target, or raise `ProtocolError` (400) saying what is wrong with it."""
+    if "#" in raw:
+        raise ProtocolError(400, "the request-target contains '#' (fragments are never sent)")
+    authority = ""
+    if raw[:1] == "/":
+        form, rest = TargetForm.ORIGIN, raw
+    elif raw == "*":
+        return Target(
+            raw=raw,
+            form=TargetForm.ASTERISK,
+            path="",
+            query="",
+            segments=(),
+            trailing_slash=False,
+            canonical="*",
+        )
+    else:
+        m = _ABSOLUTE.match(raw)
+        if m is None:
+            raise ProtocolError(
+                400, "the request-target must be a path starting with '/' (RFC 9112 §3.2)"
+            )
+        if m.group(1).lower() not in ("http", "https"):
+            raise ProtocolError(400, f"the request-target's scheme {m.group(1)!r} is not http(s)")
+        form, authority, rest = TargetForm.ABSOLUTE, m.group(2), raw[m.end() :]
+        if rest[:1] != "/":
+            rest = "/" + rest
+    path, _, query = rest.partition("?")
+    segments = tuple(unquote(s, errors="surrogateescape") for s in path.split("/") if s)
+    trailing = path.endswith("/")
+    canonical = "/" + "/".join(quote_segment(s) for s in segments)
+    if trailing and segments:
+        canonical += "/"
+    return Target(
+        raw=raw,
+        form=form,
+        path=path,
+        query=query,
+        segments=segments,
+        trailing_slash=trailing,
+        canonical=canonical,
+        authority=authority,
+    )
+
+
+_TARGETS: dict[str, Target] = {}
+_TARGETS_MAX = 4096  # remembered targets; the memo is cleared when full
+_TARGET_MEMO_MAX_CHARS = 512  # longer (hostile) targets are parsed but not kept
+
+
+def target_of(raw: str) -> Target:
+    """`parse_target`, remembered: a server sees the same few targets over and over."""
+    known = _TARGETS.get(raw)
+    if known is not None:
+        return known
+    target = parse_target(raw)
+    if len(raw) <= _TARGET_MEMO_MAX_CHARS:
+        if len(_TARGETS) >= _TARGETS_MAX:
+            _TARGETS.clear()
+        _TARGETS[raw] = target
+    return target
+
+
+# --- requests ------------------------------------------------------------------------------------
 
 
 def combine_headers(raw: Sequence[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
@@ -51,13 +153,14 @@ def combine_headers(raw: Sequence[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
 class Request:
     """One HTTP request as the core sees it.
 
-    `target` is the raw request-target; `path` and `query` are its two halves, still
-    percent-encoded (routing decides how to decode).  `headers` maps lower-case names to
-    combined values; `raw_headers` keeps the lines as received.
+    `target` is the raw request-target (for the log); `url` is that target parsed once.
+    `headers` maps lower-case names to combined values; `raw_headers` keeps the lines as
+    received, names in their original case.
     """
 
     method: str
     target: str
+    url: Target
     headers: dict[bytes, bytes] = field(default_factory=dict)
     raw_headers: Sequence[tuple[bytes, bytes]] = ()
     body: bytes = b""
@@ -66,12 +169,12 @@ class Request:
 
     @property
     def path(self) -> str:
-        """The path of the target, in origin form whatever form the target came in."""
-        return origin_form(self.target).partition("?")[0]
+        """The path of the target as received (percent-encoded), whatever form it came in."""
+        return self.url.path
 
     @property
     def query(self) -> str:
-        return self.target.partition("?")[2]
+        return self.url.query
 
     def header(self, name: bytes) -> str | None:
         """The combined value of header `name` (lower-case bytes), decoded as Latin-1."""
@@ -90,7 +193,7 @@ class Request:
         """Convenience constructor for tests and library users (names are lower-cased)."""
         raw = tuple(
             (
-                (n.encode("latin-1") if isinstance(n, str) else n).lower(),
+                n.encode("latin-1") if isinstance(n, str) else n,
                 v.encode("latin-1") if isinstance(v, str) else v,
             )
             for n, v in headers
@@ -98,11 +201,15 @@ class Request:
         return cls(
             method=method,
             target=target,
-            headers=combine_headers(raw),
+            url=parse_target(target),
+            headers=combine_headers(tuple((n.lower(), v) for n, v in raw)),
             raw_headers=raw,
             body=body,
             **kwargs,
         )
+
+
+# --- responses -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,11 +235,14 @@ class StreamBody:
     """A body of unknown length produced chunk by chunk (e.g. on-the-fly gzip).
 
     The server sends it with `Transfer-Encoding: chunked` (or close-delimited to HTTP/1.0
-    clients), pulling one chunk at a time so memory stays constant.  `close` is called when the
-    server is done with it, sent or not.
+    clients), pulling one chunk at a time so memory stays constant.  `blocking` says that
+    producing a chunk does blocking work (reading and compressing a large file): the server
+    then produces each chunk in a worker thread so the event loop never waits for it.
+    `close` is called when the server is done with it, sent or not.
     """
 
     chunks: Iterator[bytes]
+    blocking: bool = False
 
     def close(self) -> None:
         close = getattr(self.chunks, "close", None)
@@ -148,7 +258,8 @@ class Response:
     """A status, headers (name, value as bytes; names lower-case) and a body.
 
     `log_note` is appended to the access-log line (e.g. a CORS refusal reason).  The server
-    adds `Date`, `Server`, `Content-Length` and, where needed, `Connection: close`.
+    adds `Date`, `Server`, the framing (`Content-Length` or chunked) and, where needed,
+    `Connection: close`.
 
     `shared` marks an object that answers many requests as it is (a memoised preflight answer,
     a small file held in memory): what is derived from it (its CORS-annotated copy, its
@@ -166,14 +277,6 @@ class Response:
         if self.shared and not isinstance(self.body, bytes):
             # A file or stream body is consumed by one send; reusing it would fail the next.
             raise ValueError("a shared Response needs a bytes body")
-
-    def with_headers(self, extra: Iterable[tuple[bytes, bytes]]) -> Response:
-        return Response(
-            status=self.status,
-            headers=self.headers + tuple(extra),
-            body=self.body,
-            log_note=self.log_note,
-        )
 
     def header(self, name: bytes) -> bytes | None:
         """The first value of header `name` (lower-case bytes), or None."""
@@ -193,3 +296,30 @@ def text_response(
         body=text.encode("utf-8"),
         log_note=log_note,
     )
+
+
+_JSON = (b"content-type", b"application/json")
+_NO_CACHE = (b"cache-control", b"no-cache")  # an API error must never be served from a cache
+
+
+def error_response(error: HttpError, *, as_json: bool = False, log_note: str = "") -> Response:
+    """The one way an error becomes an answer: `{"error": "..."}` under the JSON API, a line
+    of plain text everywhere else; the error's own headers (Allow, ETag, ...) go along."""
+    if as_json:
+        value = {"error": error.message}
+        try:
+            body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        except UnicodeEncodeError:  # a lone surrogate from the request: \u escapes instead
+            body = json.dumps(value, separators=(",", ":")).encode("ascii")
+        return Response(
+            status=error.status,
+            headers=(_JSON, _NO_CACHE, *error.headers),
+            body=body,
+            log_note=log_note,
+        )
+    return text_response(
+        error.status, error.message + "\n", headers=error.headers, log_note=log_note
+    )
+
+
+INTERNAL_ERROR = HttpError(500, "internal server error")

@@ -19,8 +19,12 @@ class Limits:
 
     max_head_bytes: int = 16 * KIB  # request line + headers; above it: 431
     max_body_bytes: int = 10 * MIB  # request body; above it: 413
-    max_connections: int = 1000  # past it, new connections wait in the accept backlog
+    max_body_chunks: int = 100_000  # chunks in one chunked body; above it: 413 (CPU per chunk)
+    max_connections: int = 1000  # past it, the longest-stalled connection makes room
     head_timeout_s: float = 10.0  # whole request head must arrive within this: else 408
+    body_timeout_s: float = 10.0  # the body may take this long, plus 1 s per body_min_rate
+    body_min_rate: int = 1024  # ... bytes received (a body trickled slower gets 408)
+    send_timeout_s: float = 30.0  # a response write making no progress this long is dropped
     keepalive_timeout_s: float = 5.0  # idle time between requests on a kept-alive connection
     grace_period_s: float = 5.0  # on SIGINT/SIGTERM, how long in-flight responses may run
 

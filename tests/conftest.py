@@ -1,4 +1,4 @@
-"""Shared test helpers: drive a `ConnectionHandler` over in-memory streams, parse responses."""
+"""Shared test helpers: drive a `ConnectionTask` over in-memory streams, parse responses."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import trio
 import trio.testing
 
 from minicors.accesslog import AccessLog
-from minicors.connection import ConnectionHandler, HeadCache
 from minicors.messages import Request, Response, StreamBody
 from minicors.options import Limits
-from minicors.server import BoundAddress
+from minicors.protocol import HeadCache
+from minicors.server import BoundAddress, ConnectionTask, StreamTransport
 
 AppFn = Callable[[Request], Awaitable[Response]]
 
@@ -171,15 +171,16 @@ async def run_exchange(
     client, server = trio.testing.lockstep_stream_pair()
     counting = CountingStream(server)
     log = io.StringIO()
-    handler = ConnectionHandler(
-        counting,
+    limits = limits or Limits()
+    task = ConnectionTask(
         app=app,
-        limits=limits or Limits(),
+        limits=limits,
         access_log=AccessLog(enabled=True, stream=log),
-        heads=HeadCache(),
-        server_header=b"minicors/test",
+        heads=HeadCache(b"minicors/test"),
         peer="127.0.0.1:5555",
+        stopping=lambda: False,
     )
+    transport = StreamTransport(counting, task.deadline, limits.send_timeout_s)
     received = bytearray()
     start = trio.current_time()
     elapsed = 0.0
@@ -210,7 +211,7 @@ async def run_exchange(
 
     with trio.fail_after(120):
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(handler.run)
+            nursery.start_soon(task.run, transport)
             nursery.start_soon(reader)
             nursery.start_soon(writer)
     data = bytes(received)

@@ -336,7 +336,7 @@ def test_wrk_is_installed_for_the_quick_run() -> None:
 def test_stages_time_every_step_of_both_paths() -> None:
     result = stages.measure(30, names=("preflight-allowed",))["preflight-allowed"]
     assert set(result) == {"minicors", "floor"}
-    for stage in (stages.PARSE, stages.REQUEST, stages.APP, stages.WRITE_RENDERED):
+    for stage in (stages.PARSE, stages.APP, stages.WRITE_RENDERED):
         assert result["minicors"][stage] > 0
     assert result["floor"][stages.PARSE] > 0 and result["floor"][stages.WRITE_FLOOR] > 0
     table = stages.markdown({"preflight-allowed": result})

@@ -11,7 +11,6 @@ import pytest
 from minicors.cors import CorsPolicy, CorsSettings
 from minicors.cors.headers import merge_vary, parse_header_names, show, split_list
 from minicors.cors.origins import ParsedOrigin, _ipv6_text, parse_request_origin
-from minicors.cors.routes import canonical_path, remove_dot_segments
 
 
 @pytest.mark.parametrize(
@@ -122,34 +121,6 @@ def test_merge_vary(existing: list[bytes], ours: bytes, merged: bytes) -> None:
 )
 def test_show_neutralises_request_text(value: str, shown: str) -> None:
     assert show(value) == shown
-
-
-@pytest.mark.parametrize(
-    ("raw", "canonical"),
-    [
-        ("/", "/"),
-        ("/a/b", "/a/b"),
-        ("/a/./b", "/a/b"),
-        ("/a/../b", "/b"),
-        ("/../../b", "/b"),
-        ("/a/b/..", "/a/"),
-        ("/a/b/.", "/a/b/"),
-        ("/a%2Fb", "/a/b"),
-        ("/a%2e%2e/b", "/a../b"),
-        ("/a/%2e%2e/b", "/b"),
-        ("/a+b%20c", "/a+b c"),
-        ("//a///b", "/a/b"),
-        ("/%ff", "/\ufffd"),
-        ("https://h.test:8000/a/b", "/a/b"),
-        ("*", "*"),
-    ],
-)
-def test_canonical_path(raw: str, canonical: str) -> None:
-    assert canonical_path(raw) == canonical
-
-
-def test_remove_dot_segments_keeps_paths_without_dots() -> None:
-    assert remove_dot_segments("/a/b/") == "/a/b/"
 
 
 def test_settings_round_trip() -> None:

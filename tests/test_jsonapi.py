@@ -14,7 +14,7 @@ import trio.testing
 
 from minicors.errors import ConfigError
 from minicors.jsonapi import JsonApi
-from minicors.messages import Request, Response
+from minicors.messages import Request, Response, parse_target
 from minicors.options import ApiOptions, Limits
 
 DB: dict[str, Any] = {
@@ -138,7 +138,7 @@ NOT_FOUND = [
     ("/api/items/1.0", "no item with id '1.0'"),
     ("/api/profile/1", "'profile' is not a collection"),
     ("/api/items/1/extra", "no API resource"),
-    ("/api//items", "no API resource"),
+    ("/api/a%2Fb", "no collection or resource named 'a/b'"),
     ("/api/db/1", "no collection or resource named 'db'"),
 ]
 
@@ -398,10 +398,16 @@ async def test_delay_postpones_every_answer(
         ("/v1/data", "/v1/data/items", True),
         ("/v1/data", "/v1/items", False),
         ("/", "/anything", True),
+        ("/api", "//api//items", True),  # the segments every part of minicors reads
+        ("/api", "/%61pi/items", True),
+        ("/api", "/api%2Fitems", False),  # an encoded separator stays inside its segment
+        ("/api", "http://h.test/api/items", True),
+        ("/", "*", False),
     ],
 )
 def test_owns(db_file: Path, prefix: str, path: str, owned: bool) -> None:
-    assert JsonApi(ApiOptions(file=str(db_file), prefix=prefix)).owns(path) is owned
+    api = JsonApi(ApiOptions(file=str(db_file), prefix=prefix))
+    assert api.owns(parse_target(path)) is owned
 
 
 async def test_custom_prefix_in_locations_and_index(db_file: Path) -> None:

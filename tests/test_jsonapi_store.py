@@ -12,11 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minicors.errors import HttpError
+from minicors.errors import HttpError, JsonSyntaxError
 from minicors.jsonapi.store import (
     Document,
     DocumentEncoder,
-    JsonSyntaxError,
     JsonValue,
     create_item,
     decode_body,

@@ -18,6 +18,7 @@ import trio
 import minicors
 from minicors.accesslog import AccessLog
 from minicors.config import Config
+from minicors.messages import Request, Response
 from minicors.options import Limits
 from minicors.server import BoundAddress, Server, serve
 
@@ -110,32 +111,62 @@ async def test_next_client_served_after_protocol_error(root: Path) -> None:
         nursery.cancel_scope.cancel()
 
 
-async def test_connection_limit_queues_in_backlog_and_logs_once(
+async def test_at_the_limit_an_idle_connection_makes_room_and_it_is_logged_once(
     root: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="minicors.server")
     config = Config(root=str(root), port=0, access_log=False, limits=Limits(max_connections=2))
     async with trio.open_nursery() as nursery:
         address = await nursery.start(serve, config)
+        # Two connections hold both slots and send nothing: they wait on their client.
         holders = [await trio.open_tcp_stream(address.host, address.port) for _ in range(2)]
         await trio.sleep(0.2)
-        third_result: list[bytes] = []
-
-        async def third() -> None:
-            third_result.append(await fetch(address, GET, timeout=10))
-
-        nursery.start_soon(third)
-        await trio.sleep(0.5)
-        assert third_result == []  # waiting in the backlog, not refused
-        await holders[0].aclose()  # one slot frees up
-        with trio.fail_after(5):
-            while not third_result:
-                await trio.sleep(0.05)
-        assert parse_responses(third_result[0])[0].status == 200
-        await holders[1].aclose()
+        with trio.fail_after(3):  # served at once: an idle holder is shed, not waited for
+            third = await fetch(address, GET, timeout=3)
+        assert parse_responses(third)[0].status == 200
+        closed = 0
+        for holder in holders:
+            with trio.move_on_after(1):
+                if await holder.receive_some(100) == b"":
+                    closed += 1
+            await holder.aclose()
+        assert closed >= 1  # a shed idle connection is closed quietly (no 408 to read)
         nursery.cancel_scope.cancel()
     warnings = [r for r in caplog.records if "max-connections" in r.getMessage()]
     assert len(warnings) == 1
+
+
+async def test_at_the_limit_busy_connections_are_not_shed(root: Path) -> None:
+    """A connection whose client is not waited on keeps its slot: the newcomer waits."""
+    release = trio.Event()
+
+    async def slow_app(request: Request) -> Response:
+        await release.wait()  # busy: the server waits on the app, not on the client
+        return Response(status=200, body=b"done")
+
+    config = Config(root=str(root), port=0, access_log=False, limits=Limits(max_connections=1))
+    server = Server(config, app=slow_app)
+    async with trio.open_nursery() as nursery:
+        address = await nursery.start(server.serve)
+        busy = await trio.open_tcp_stream(address.host, address.port)
+        await busy.send_all(GET)
+        await trio.sleep(0.3)
+        result: list[bytes] = []
+
+        async def newcomer() -> None:
+            result.append(await fetch(address, GET, timeout=10))
+
+        nursery.start_soon(newcomer)
+        await trio.sleep(1.5)  # past SHED_AFTER_S: still not shed, the app is what waits
+        assert result == []
+        release.set()
+        with trio.fail_after(5):
+            assert parse_responses(await busy.receive_some(65536))[0].body == b"done"
+            await busy.aclose()
+            while not result:
+                await trio.sleep(0.05)
+        assert parse_responses(result[0])[0].status == 200
+        nursery.cancel_scope.cancel()
 
 
 async def test_graceful_shutdown_closes_idle_and_finishes_in_flight(root: Path) -> None:
@@ -209,7 +240,7 @@ async def test_client_gone_mid_download_costs_nothing_further(root: Path) -> Non
         stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         await stream.aclose()
         with trio.fail_after(5):
-            while server.handlers:
+            while server.tasks:
                 await trio.sleep(0.01)
         nursery.cancel_scope.cancel()
     line = next(ln for ln in log.getvalue().splitlines() if "/huge.bin" in ln)
@@ -226,14 +257,14 @@ async def test_client_gone_mid_download_costs_nothing_further(root: Path) -> Non
         ([GET], [200], 0.45, 1.5),
         # a new connection that sends nothing gets 408 after the head timeout
         ([], [408], 0.9, 2.0),
-        # a body that stops arriving gets 408 (the head timeout applies per read)
+        # a body that stops arriving gets 408 (after the body timeout)
         ([b"POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc"], [408], 0.9, 2.0),
     ],
 )
 async def test_socket_deadlines_are_enforced(
     root: Path, sends: list[bytes], expect_status: list[int], low: float, high: float
 ) -> None:
-    limits = Limits(keepalive_timeout_s=0.5, head_timeout_s=1.0)
+    limits = Limits(keepalive_timeout_s=0.5, head_timeout_s=1.0, body_timeout_s=1.0)
     config = Config(root=str(root), port=0, access_log=False, limits=limits)
     async with trio.open_nursery() as nursery:
         address = await nursery.start(serve, config)

@@ -13,8 +13,8 @@ import dataclasses
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from ..errors import ConfigError
-from ..messages import Request, Response
+from ..errors import ConfigError, ProtocolError
+from ..messages import Request, Response, parse_target
 from .browser import (
     FORBIDDEN_METHODS,
     SAFELISTED_METHODS,
@@ -131,6 +131,12 @@ def _prepare(query: CheckQuery) -> _Fetch:
             continue
         headers.append((name.lower(), value))
     path = query.path if query.path.startswith("/") else "/" + query.path
+    try:
+        parse_target(path)
+    except ProtocolError as exc:
+        raise ConfigError(
+            f"--path {path!r}: {exc.message}; give a URL path such as /api/items"
+        ) from None
     return _Fetch(
         origin=origin,
         method=method,
@@ -260,7 +266,7 @@ def _why_preflight(fetch: _Fetch) -> str:
 def explain(router: CorsRouter, query: CheckQuery) -> CheckResult:
     """Simulate a browser's fetch from `query.origin`; bad input raises ConfigError."""
     fetch = _prepare(query)
-    route, policy = router.route_for(fetch.target.partition("?")[0])
+    route, policy = router.route_for(parse_target(fetch.target))
     creds = "include" if fetch.credentials else "omit"
     what = f"{fetch.method} {fetch.target} from {fetch.origin} (credentials: {creds})"
     where = "default" if route is None else f"route {route} ([[cors.route]])"

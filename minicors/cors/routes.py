@@ -2,10 +2,12 @@
 
 Syntax: a pattern starts with `/`; a segment `*` is exactly one non-empty segment, `**` is any
 number of segments (zero included, so `/api/**` covers `/api`, `/api/` and `/api/a/b`); every
-other segment is literal and case-sensitive.  Patterns are matched against `canonical_path(path)`
-(percent-decoded, `//` collapsed, dot-segments removed), so `/API/x`, `/api%2fx`, `/a/../api`
-tricks and `+`-as-space decoding cannot select another policy than the one the handler sees
-(flask-cors CVE-2024-6866, CVE-2024-6844).
+other segment is literal and case-sensitive.  Patterns are matched against the request's
+parsed target (`Target.canonical`: the segments the handlers read, percent-decoded and spelled
+again one way, empty segments dropped), so `/API/x`, `/api/%61dmin`, `//` and `+`-as-space
+tricks cannot select another policy than the one for the resource the handler serves
+(flask-cors CVE-2024-6866, CVE-2024-6844).  An encoded `/` stays inside its segment, as it
+does for the handlers; `.`/`..` segments are not resolved (static files refuse such a path).
 """
 
 from __future__ import annotations
@@ -16,47 +18,8 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from ..errors import ConfigError
-from ..messages import origin_form
+from ..messages import Target, quote_segment
 from .policy import CorsPolicy
-
-
-def remove_dot_segments(path: str) -> str:
-    """RFC 3986 §5.2.4 on an absolute path: `.` dropped, `..` removes the previous segment."""
-    if "." not in path:
-        return path
-    out: list[str] = []
-    segments = path.split("/")[1:]
-    for i, seg in enumerate(segments):
-        last = i == len(segments) - 1
-        if seg == ".":
-            if last:
-                out.append("")
-        elif seg == "..":
-            if out:
-                out.pop()
-            if last:
-                out.append("")
-        else:
-            out.append(seg)
-    return "/" + "/".join(out)
-
-
-# RFC 9112 §3.2.2: the absolute form `http://host/path` names the same resource as `/path`.
-_SLASHES = re.compile(r"//+")
-
-
-def canonical_path(raw_path: str) -> str:
-    """The path a route pattern is matched against, resolved the way the handlers resolve it.
-
-    The absolute form's scheme and authority are dropped; the path is percent-decoded (UTF-8;
-    `+` stays `+`, a space only in form bodies); runs of `/` collapse (static files ignore
-    empty segments); dot-segments are removed.  `%2F` decodes to `/` before that, so an encoded
-    separator cannot hide a segment from the match.
-    """
-    raw_path = origin_form(raw_path)
-    if not raw_path.startswith("/"):
-        return raw_path  # `*` (OPTIONS *): no route matches it
-    return remove_dot_segments(_SLASHES.sub("/", unquote(raw_path, errors="replace")))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,7 +30,7 @@ class RoutePattern:
     regex: re.Pattern[str]
 
     def matches(self, path: str) -> bool:
-        """`path` must already be canonical (see `canonical_path`)."""
+        """`path` must be a `Target.canonical`."""
         return self.regex.fullmatch(path) is not None
 
 
@@ -91,8 +54,13 @@ def compile_route(source: str) -> RoutePattern:
                 "'**' = any depth), e.g. '/api/*/items'"
             )
         else:
-            parts.append("/" + re.escape(unquote(seg, errors="replace")))
+            parts.append("/" + re.escape(_literal(seg)))
     return RoutePattern(source=source, regex=re.compile("".join(parts)))
+
+
+def _literal(segment: str) -> str:
+    """A literal pattern segment spelled as `Target.canonical` spells it (`a%20b`, `a b`)."""
+    return quote_segment(unquote(segment, errors="surrogateescape"))
 
 
 def _sample_paths(pattern: str) -> list[str]:
@@ -102,7 +70,7 @@ def _sample_paths(pattern: str) -> list[str]:
         if seg == "**":
             samples = [s + tail for s in samples for tail in ("", "/\x00", "/\x00/\x00")]
         else:
-            literal = "\x00" if seg == "*" else unquote(seg, errors="replace")
+            literal = "\x00" if seg == "*" else _literal(seg)
             samples = [s + "/" + literal for s in samples]
     return [s or "/" for s in samples]
 
@@ -115,8 +83,7 @@ def shadowed(earlier: RoutePattern, later: RoutePattern) -> bool:
 class CorsRouter:
     """Per-route policies: the first route whose glob matches the path wins; else the default.
 
-    Globs (see the module docstring) match the percent-decoded, dot-segment-free path,
-    case-sensitively.
+    Globs (see the module docstring) match the parsed target's segments, case-sensitively.
     """
 
     def __init__(self, default: CorsPolicy, routes: Sequence[tuple[str, CorsPolicy]] = ()) -> None:
@@ -136,17 +103,17 @@ class CorsRouter:
                     break
         self.warnings: tuple[str, ...] = tuple(warnings)
 
-    def route_for(self, path: str) -> tuple[str | None, CorsPolicy]:
+    def route_for(self, url: Target) -> tuple[str | None, CorsPolicy]:
         """(the matching route's pattern or None for the default, its policy)."""
         if self.routes:
-            canonical = canonical_path(path)
+            canonical = url.canonical
             for pattern, policy in self.routes:
                 if pattern.matches(canonical):
                     return pattern.source, policy
         return None, self.default
 
-    def policy_for(self, path: str) -> CorsPolicy:
-        """`path` is the raw URL path (percent-encoded, no query)."""
+    def policy_for(self, url: Target) -> CorsPolicy:
+        """The policy for the request's parsed target."""
         if not self.routes:
             return self.default
-        return self.route_for(path)[1]
+        return self.route_for(url)[1]

@@ -11,15 +11,23 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import trio
 
 from ..conditional import Conditions, EntityTag, evaluate_preconditions
-from ..errors import ConfigError, HttpError
-from ..messages import HeaderList, Request, Response
+from ..errors import ConfigError, DocumentUnreadable, HttpError, ProtocolError
+from ..messages import (
+    HeaderList,
+    Request,
+    Response,
+    Target,
+    TargetForm,
+    error_response,
+    parse_target,
+)
 from ..options import ApiOptions, Limits
-from .persist import DocumentUnreadable, DurableDocument
+from .persist import DurableDocument
 from .query import page_links, parse_query, run_query
 from .store import (
     Document,
@@ -65,11 +73,6 @@ class Route:
     whole: bool = False  # <prefix>/db
 
 
-def error_response(exc: HttpError) -> Response:
-    body = encode({"error": exc.message})
-    return Response(status=exc.status, headers=(JSON, NO_CACHE, *exc.headers), body=body)
-
-
 class JsonApi:
     """Serves `options.file` under `options.prefix`; build once, call `handle` per request."""
 
@@ -79,6 +82,11 @@ class JsonApi:
             raise ConfigError(f"API prefix {options.prefix!r} must start with '/', e.g. /api")
         self.options = options
         self.prefix = prefix  # "" when the prefix is "/": the API owns every path
+        try:
+            self._segments = parse_target(prefix or "/").segments
+        except ProtocolError as exc:
+            raise ConfigError(f"API prefix {options.prefix!r}: {exc.message}") from None
+        self._depth = len(self._segments)
         self.max_body_bytes = (limits or Limits()).max_body_bytes
         self.delay_s = options.delay_ms / 1000
         try:
@@ -93,8 +101,9 @@ class JsonApi:
             )
         self.store.file.remove_stale_temporaries()
 
-    def owns(self, path: str) -> bool:
-        return not self.prefix or path == self.prefix or path.startswith(self.prefix + "/")
+    def owns(self, url: Target) -> bool:
+        """Whether the API serves this target: its first segments are the prefix's."""
+        return url.form is not TargetForm.ASTERISK and url.segments[: self._depth] == self._segments
 
     async def watch(self, poll_interval_s: float = 0.5) -> None:
         """Poll FILE's stamp forever and reload it when it changes outside minicors."""
@@ -107,7 +116,7 @@ class JsonApi:
             await trio.sleep(self.delay_s)  # --delay: latency a front end must cope with
         try:
             await self.store.refresh()
-            route = self._route(request.path)
+            route = self._route(request.url)
             allowed = self._allowed(route)
             if request.method == "OPTIONS":
                 extra = (ACCEPT_PATCH,) if "PATCH" in allowed else ()
@@ -120,21 +129,19 @@ class JsonApi:
                 return self._read(request, route)
             return await self._write(request, route)
         except HttpError as exc:
-            return error_response(exc)
+            return error_response(exc, as_json=True)
 
     # --- routing --------------------------------------------------------------------------
-    def _route(self, path: str) -> Route:
-        rest = path[len(self.prefix) :]
-        try:
-            segments = [unquote(s, errors="strict") for s in rest.split("/")[1:]]
-        except UnicodeDecodeError:
-            raise HttpError(400, "the path is not valid percent-encoded UTF-8") from None
-        if segments and not segments[-1]:
-            segments.pop()  # a trailing slash names the same resource
+    def _route(self, url: Target) -> Route:
+        # The segments every part of minicors reads (empty ones dropped, so a trailing slash
+        # names the same resource); names must be UTF-8 to match a key of FILE.
+        segments = url.segments[self._depth :]
+        if not all(s.isascii() or _is_utf8(s) for s in segments):
+            raise HttpError(400, "the path is not valid percent-encoded UTF-8")
         if not segments:
             return Route(kind="index")
-        if "" in segments or len(segments) > 2:
-            raise HttpError(404, f"no API resource at {path}")
+        if len(segments) > 2:
+            raise HttpError(404, f"no API resource at {url.path}")
         key = segments[0]
         value = self.store.document.get(key)
         if key not in self.store.document:
@@ -302,6 +309,14 @@ def _preconditions(request: Request, current: JsonValue) -> None:
         )
     if not _conditions_hold(request, tag, if_match=False):
         raise HttpError(412, "the resource exists and If-None-Match forbids changing it")
+
+
+def _is_utf8(segment: str) -> bool:
+    try:
+        segment.encode("utf-8")
+    except UnicodeEncodeError:  # a byte that was not UTF-8, kept as a lone surrogate
+        return False
+    return True
 
 
 def _allow(methods: tuple[str, ...]) -> tuple[bytes, bytes]:

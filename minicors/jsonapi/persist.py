@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import trio
 
-from ..errors import HttpError
-from .store import Document, DocumentEncoder, JsonSyntaxError, parse_json
+from ..errors import DocumentUnreadable, HttpError, JsonSyntaxError
+from .store import Document, DocumentEncoder, parse_json
 
 log = logging.getLogger("minicors.jsonapi")
 
@@ -56,17 +56,6 @@ class Stamp:
             mtime_ns=st.st_mtime_ns,
             ctime_ns=st.st_ctime_ns,
         )
-
-
-class DocumentUnreadable(Exception):
-    """FILE is missing, unreadable, not JSON, or not an object; the message says which.
-
-    The message starts with the file's name; `hint` says how to fix it (for ConfigError).
-    """
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.hint = hint
 
 
 def http_error_for(exc: Exception, name: str) -> HttpError:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TypeAlias
 
-from ..errors import HttpError
+from ..errors import HttpError, JsonSyntaxError
 
 JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
 JsonObject: TypeAlias = "dict[str, JsonValue]"
@@ -43,10 +43,6 @@ def kind_of(value: JsonValue) -> Kind:
 # Deeper bodies are refused: FILE is written by a recursive encoder, and no real resource
 # nests anywhere near this.
 MAX_BODY_DEPTH = 100
-
-
-class JsonSyntaxError(ValueError):
-    """Text that is not JSON (RFC 8259); the message names the position (line, column)."""
 
 
 def _reject_constant(name: str) -> JsonValue:

@@ -16,7 +16,7 @@ behind an unchanged mtime.  Only files reached directly are kept (not a director
 index.html, not the SPA fallback: a file created later at that URL must win at once).  The
 path was checked to lie inside ROOT before the entry was made, and the inode + ctime
 comparison means only that very file is ever answered from memory.  A file is kept under one
-spelling of its URL only (`static.canonical_spelling`), so `//a`, `/%61` or an absolute-form
+spelling of its URL only (`Target.canonical`), so `//a`, `/%61` or an absolute-form
 target cannot make copies of it.  Memory is bounded (`budget_bytes`, counting bodies, keys and
 a per-entry overhead; oldest entries dropped first).  The CORS layer may keep up to 256 more
 annotated answers alive after their entry is dropped (`cors.ANNOTATED_ENTRIES`).
@@ -32,7 +32,9 @@ from ..messages import Request, Response
 
 ENTRY_MAX_BYTES = 64 * 1024  # files up to this size are kept
 BUDGET_BYTES = 16 * 1024 * 1024  # all entries together, per process
-SETTLE_NS = 2_000_000_000  # a file changed this recently is read from disk every time
+# A file or directory changed this recently is not trusted to be settled: timestamps are
+# coarser than the clock (files.py lists such a directory again, this cache reads the file).
+SETTLE_NS = 2_000_000_000
 ENTRY_OVERHEAD_BYTES = 512  # counted per entry, so many empty files stay bounded too
 
 Version = tuple[int, int, int, int, int]

@@ -13,7 +13,7 @@ import os
 import stat
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs
 
 from ..conditional import (
     Conditions,
@@ -25,7 +25,7 @@ from ..conditional import (
 from ..errors import ConfigError
 from ..messages import FileBody, Request, Response, StreamBody, text_response
 from ..options import StaticOptions
-from .cache import EntityCache
+from .cache import SETTLE_NS, EntityCache
 from .encoding import GzipFileChunks, accepts_html, rank_codings
 from .listing import render_html, render_json, scan_directory
 from .mime import MediaType, MimeTable, is_hashed_name
@@ -34,7 +34,7 @@ from .paths import (
     UrlPath,
     has_hidden_part,
     is_inside,
-    parse_url_path,
+    judge_url,
     root_prefix,
 )
 from .ranges import parse_range
@@ -49,7 +49,6 @@ _VARY_AE = (b"vary", b"Accept-Encoding")
 _SIBLINGS = (("br", ".br"), ("gzip", ".gz"))  # precompressed variants, by suffix
 _CODINGS = ("br", "gzip")
 _MEMO_MAX = 4096  # entries per cache before it is simply cleared
-_SETTLE_NS = 2_000_000_000  # a directory changed this recently is listed, not trusted
 _HTML = b"text/html; charset=utf-8"
 _JSON = b"application/json"
 
@@ -155,7 +154,7 @@ class StaticFiles:
             return cached
         url = self._urls.get(request.path)
         if url is None:
-            url = parse_url_path(request.path, dotfiles=self.options.dotfiles)
+            url = judge_url(request.url, dotfiles=self.options.dotfiles)
             if len(self._urls) >= _MEMO_MAX:
                 self._urls.clear()
             self._urls[request.path] = url
@@ -332,7 +331,7 @@ class StaticFiles:
             mtime = os.stat(directory).st_mtime_ns
         except OSError:
             return True
-        if time.time_ns() - mtime < _SETTLE_NS:
+        if time.time_ns() - mtime < SETTLE_NS:
             # Timestamps are coarser than the clock: an entry created in the same tick as the
             # listing would leave the mtime unchanged.  A directory this fresh is not trusted.
             return True
@@ -458,7 +457,7 @@ class StaticFiles:
             request, st, compressible=compressible
         ):
             return response, True
-        if request.path != canonical_spelling(names):
+        if request.path != request.url.canonical:
             # Kept under one spelling of the URL only: `//a`, `/%61` and `http://host/a` name
             # the same file and must not each hold a copy of it.
             return response, True
@@ -487,17 +486,6 @@ class StaticFiles:
         ):
             return None
         return value
-
-
-# RFC 3986 §3.3 pchar minus pct-encoded: what a browser leaves unescaped in a path segment.
-_PCHAR_SAFE = "!$&'()*+,;=:@-._~"
-
-
-def canonical_spelling(names: tuple[str, ...]) -> str:
-    """The one URL path under which the file at `names` is kept in memory: single slashes,
-    every byte outside RFC 3986 pchar percent-encoded in upper-case hex (as browsers send
-    UTF-8 names), no absolute form.  Other spellings are served, just never kept."""
-    return "/" + "/".join(quote(os.fsencode(name), safe=_PCHAR_SAFE) for name in names)
 
 
 def _content_headers(media: MediaType, coding: str) -> tuple[tuple[bytes, bytes], ...]:

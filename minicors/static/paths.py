@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from urllib.parse import unquote_to_bytes
 
-from ..messages import origin_form
+from ..messages import Target, TargetForm
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UrlPath:
-    """The decoded names of a request path, plus what a redirect needs."""
+    """The file-system names a request path leads to, plus what a redirect needs."""
 
-    names: tuple[str, ...]  # file-system names (os.fsdecode), never empty, "." or ".."
+    names: tuple[str, ...]  # file-system names, never empty, "." or ".."
     trailing_slash: bool  # the path ends in "/" (a directory was asked for)
-    canonical: str  # "/a/b" as received (still percent-encoded), single slashes
+    canonical: str  # the path spelled one way (single slashes, percent-encoded)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,35 +32,23 @@ class Refusal:
     missing: bool = False
 
 
-def parse_url_path(path: str, *, dotfiles: bool) -> UrlPath | Refusal:
-    """Split and percent-decode `path` (no query), refusing the hostile or hidden."""
-    path = origin_form(path)
-    if not path.startswith("/"):
-        return Refusal(reason=f"request-target {path[:80]!r} is not a path")
-    names: list[str] = []
-    raw_kept: list[str] = []
-    for raw in path.split("/"):
-        if not raw:
-            # Empty segments ("//etc") collapse: they name nothing, and keeping them would let
-            # a redirect Location start with "//", i.e. point at another host.
-            continue
-        decoded = unquote_to_bytes(raw)
-        if b"/" in decoded or b"\\" in decoded:
-            return Refusal(reason=f"separator inside segment {raw[:80]!r}")
-        if b"\x00" in decoded:
-            return Refusal(reason=f"NUL in segment {raw[:80]!r}")
-        if decoded in (b".", b".."):
+def judge_url(url: Target, *, dotfiles: bool) -> UrlPath | Refusal:
+    """The names under ROOT that the parsed target's segments name, refusing the hostile or
+    hidden: an encoded separator, a NUL, a `.`/`..` segment, a dotfile unless allowed."""
+    if url.form is TargetForm.ASTERISK:
+        return Refusal(reason="request-target '*' is not a path")
+    for name in url.segments:
+        if "/" in name or "\\" in name:
+            return Refusal(reason=f"separator inside segment {name[:80]!r}")
+        if "\x00" in name:
+            return Refusal(reason=f"NUL in segment {name[:80]!r}")
+        if name in (".", ".."):
             # Clients remove dot-segments (RFC 3986 §5.2.4); only a crafted request has them.
-            return Refusal(reason=f"dot-segment {raw[:80]!r}")
-        if decoded.startswith(b".") and not dotfiles:
-            return Refusal(reason=f"dotfile {raw[:80]!r} (dotfiles are off)")
-        names.append(os.fsdecode(decoded))
-        raw_kept.append(raw)
-    return UrlPath(
-        names=tuple(names),
-        trailing_slash=path.endswith("/"),
-        canonical="/" + "/".join(raw_kept),
-    )
+            return Refusal(reason=f"dot-segment {name!r}")
+        if name.startswith(".") and not dotfiles:
+            return Refusal(reason=f"dotfile {name[:80]!r} (dotfiles are off)")
+    canonical = url.canonical[:-1] if url.trailing_slash and url.segments else url.canonical
+    return UrlPath(names=url.segments, trailing_slash=url.trailing_slash, canonical=canonical)
 
 
 def root_prefix(root: str) -> str:

@@ -24,8 +24,8 @@ from types import FrameType
 
 import trio
 
-from .config import Config
-from .server import BACKLOG, BoundAddress, Server, bind_error
+from ..config import Config
+from .listen import BACKLOG, BoundAddress, Server, bind_error
 
 log = logging.getLogger("minicors.workers")
 
@@ -127,6 +127,18 @@ def run_workers(config: Config) -> int:
             continue
         ready.get()
         started += 1
+    if started < config.workers:
+        # The first line promises a working URL: never print it for a half-started server.
+        _stop(workers, grace_s=config.limits.grace_period_s)
+        holder.close()
+        if stopping:
+            return 0
+        why = "one exited" if any(not p.is_alive() for p, _ in workers) else "start-up timed out"
+        sys.stderr.write(
+            f"minicors: only {started} of {config.workers} workers started ({why}); "
+            "see the messages above, or try --workers 1 to see the error directly\n"
+        )
+        return 1
     url = BoundAddress(host=config.host, port=port).url
     print(f"minicors: serving {config.root} at {url} ({config.workers} workers)", flush=True)
     while not stopping:
@@ -144,14 +156,19 @@ def run_workers(config: Config) -> int:
             if time.monotonic() - began < RESTART_BACKOFF_S:
                 time.sleep(RESTART_BACKOFF_S)
             workers[i] = start()
+    _stop(workers, grace_s=config.limits.grace_period_s)
+    holder.close()
+    return 0
+
+
+def _stop(workers: list[tuple[BaseProcess, float]], *, grace_s: float) -> None:
+    """SIGTERM every worker (a graceful stop within the grace period), then kill stragglers."""
     for process, _ in workers:
         if process.is_alive() and process.pid is not None:
-            process.terminate()  # SIGTERM: a graceful stop within the grace period
-    deadline = time.monotonic() + config.limits.grace_period_s + 2.0
+            process.terminate()
+    deadline = time.monotonic() + grace_s + 2.0
     for process, _ in workers:
         process.join(max(0.0, deadline - time.monotonic()))
         if process.is_alive():
             process.kill()
             process.join()
-    holder.close()
-    return 0

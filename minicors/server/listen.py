@@ -2,31 +2,41 @@
 
 `serve` is trio-native: `await nursery.start(serve, config)` binds, reports the bound address,
 and serves until cancelled or until its `shutdown` event is set.  Each accepted connection is
-one task (`connection.ConnectionHandler`); a semaphore caps how many run at once, and past the
-cap new connections simply wait in the kernel's accept backlog.
+one task (`ConnectionTask`).  At the connection limit, a new connection does not wait behind
+clients that hold their slot without making progress: the connection that has waited longest
+on its peer (an idle keep-alive one first, else one stalled for a second or more on its head,
+body or a blocked write) is shed to make room; only when every connection is busy does the
+newcomer wait in the kernel's accept backlog.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+import math
+import select
 import socket
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import trio
 
-from . import __version__
-from .accesslog import AccessLog
-from .app import App
-from .config import Config
+from .. import __version__
+from ..accesslog import AccessLog
+from ..app import App
+from ..config import Config
+from ..errors import ConfigError
+from ..protocol import HeadCache, Phase
 from .connection import App as AppCallable
-from .connection import ConnectionHandler, HeadCache
-from .errors import ConfigError
+from .connection import ConnectionTask
+from .transport import SocketTransport
 
 log = logging.getLogger("minicors.server")
 
 BACKLOG = 1024
-REAP_INTERVAL_S = 0.2  # read deadlines fire at most this late
+SHED_AFTER_S = 1.0  # a busy connection may be shed once it has waited this long on its peer
+FULL_POLL_S = 0.1  # at the limit: how often to look for a newcomer waiting in the backlog
 # Accept errors that mean "out of a resource, try again soon" (as trio's serve_listeners).
 ACCEPT_RETRY_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 
@@ -58,18 +68,23 @@ class Server:
     ) -> None:
         self.config = config
         self.app: AppCallable = app if app is not None else App(config)
-        self._run_background = self.app.run_background if isinstance(self.app, App) else None
+        self._background_app: Callable[[], Coroutine[Any, Any, None]] | None = (
+            self.app.run_background if isinstance(self.app, App) else None
+        )
         self.access_log = access_log or AccessLog(enabled=config.access_log)
-        self.handlers: set[ConnectionHandler] = set()
+        self.tasks: set[ConnectionTask] = set()
         self.shutdown_event = trio.Event()
-        self._heads = HeadCache()
-        self._server_header = f"minicors/{__version__}".encode()
+        self.heads = HeadCache(f"minicors/{__version__}".encode())
         self._slots = trio.Semaphore(config.limits.max_connections)
         self._warned_full = False
+        self._stopping = False
         self._all_closed = trio.Event()  # set when the last connection ends after shutdown
 
     def shutdown(self) -> None:
         self.shutdown_event.set()
+
+    def stopping(self) -> bool:
+        return self._stopping
 
     async def bind(self) -> list[trio.SocketListener]:
         config = self.config
@@ -83,7 +98,7 @@ class Server:
         # keep the first so the printed URL is the whole truth.
         if config.port == 0 and len(listeners) > 1:
             for extra in listeners[1:]:
-                await extra.aclose()
+                extra.socket.close()
             listeners = listeners[:1]
         return listeners
 
@@ -99,28 +114,26 @@ class Server:
         address = BoundAddress(host=sockname[0], port=sockname[1])
         try:
             async with trio.open_nursery() as nursery:
-                background = trio.CancelScope()
-                nursery.start_soon(self._background, background)
+                if self._background_app is not None:
+                    nursery.start_soon(self._background_app)
                 async with trio.open_nursery() as connections:
                     for listener in listeners:
                         connections.start_soon(self._accept_loop, listener, connections)
                     task_status.started(address)
                     await self.shutdown_event.wait()
                     # Stop accepting, close what is idle, give the rest the grace period.
-                    for listener in listeners:
-                        await listener.aclose()
-                    for handler in list(self.handlers):
-                        handler.closing = True
-                        if handler.idle:
-                            handler.expire()
+                    _close_all(listeners)
+                    self._stopping = True
+                    for task in list(self.tasks):
+                        if task.protocol.phase is Phase.IDLE:
+                            task.deadline.scope.cancel()
                     with trio.move_on_after(self.config.limits.grace_period_s):
-                        if self.handlers:
+                        if self.tasks:
                             await self._all_closed.wait()
                     connections.cancel_scope.cancel()
-                background.cancel()
+                nursery.cancel_scope.cancel()
         finally:
-            for listener in listeners:
-                await listener.aclose()
+            _close_all(listeners)  # synchronous: cancellation cannot leave one open
 
     async def serve_until_signals(
         self,
@@ -146,38 +159,14 @@ class Server:
                         nursery.cancel_scope.cancel()  # second signal: stop now
                     self.shutdown()
 
-    async def _reap(self) -> None:
-        """Enforce the connections' read deadlines (idle, head, body) from one task, a few
-        times a second, instead of one cancel scope per request on the hot path."""
-        while True:
-            await trio.sleep(REAP_INTERVAL_S)
-            now = trio.current_time()
-            for handler in list(self.handlers):
-                if handler.wait_deadline <= now:
-                    handler.expire()
-
-    async def _background(self, scope: trio.CancelScope) -> None:
-        with scope:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._reap)
-                if self._run_background is not None:
-                    nursery.start_soon(self._run_background)
-
     async def _accept_loop(self, listener: trio.SocketListener, nursery: trio.Nursery) -> None:
         while True:
-            if self._slots.value == 0 and not self._warned_full:
-                self._warned_full = True
-                log.warning(
-                    "minicors: %d connections open (the --max-connections limit); "
-                    "new connections wait in the accept backlog",
-                    self.config.limits.max_connections,
-                )
             try:
                 # No scheduler pass when a slot is free: under load the accept loop otherwise
                 # gets one turn per batch and new connections pile up (p99 tails).
                 self._slots.acquire_nowait()
             except trio.WouldBlock:
-                await self._slots.acquire()
+                await self._make_room(listener)
             try:
                 stream = await listener.accept()
             except OSError as exc:
@@ -193,31 +182,68 @@ class Server:
             except trio.Cancelled:
                 self._slots.release()
                 raise
-            nursery.start_soon(self._handle, stream)
+            nursery.start_soon(self._handle, stream.socket)
 
-    async def _handle(self, stream: trio.SocketStream) -> None:
+    async def _make_room(self, listener: trio.SocketListener) -> None:
+        """Wait for a free slot.  While none is free, whenever a newcomer waits in the
+        backlog, shed the connection that has waited longest on its peer."""
+        if not self._warned_full:
+            self._warned_full = True
+            log.warning(
+                "minicors: %d connections open (the --max-connections limit); connections "
+                "that wait on their client are closed to make room for new ones",
+                self.config.limits.max_connections,
+            )
+        while True:
+            with trio.move_on_after(FULL_POLL_S):
+                await self._slots.acquire()
+                return
+            if _has_pending(listener.socket):
+                victim = self._victim()
+                if victim is not None:
+                    log.debug("minicors: shedding %s (waits on its client)", victim.peer)
+                    victim.deadline.scope.cancel()
+
+    def _victim(self) -> ConnectionTask | None:
+        """Idle keep-alive connections first (longest idle first), then connections stalled on
+        their peer for at least SHED_AFTER_S (longest first)."""
+        now = trio.current_time()
+        best: ConnectionTask | None = None
+        best_key = (2, math.inf)
+        for task in self.tasks:
+            if task.deadline.scope.cancel_called:
+                continue
+            since = task.waiting_since
+            if task.protocol.phase is Phase.IDLE and since != math.inf:
+                key = (0, since)
+            elif since < now - SHED_AFTER_S:
+                key = (1, since)
+            else:
+                continue
+            if key < best_key:
+                best, best_key = task, key
+        return best
+
+    async def _handle(self, sock: trio.socket.SocketType) -> None:
         try:
             # trio sets TCP_NODELAY already; say it here too, since the one-write responses
             # depend on it (no Nagle delay on the last segment).
-            stream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
-            peer = _peer_text(stream)
-            handler = ConnectionHandler(
-                stream,
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
+            task = ConnectionTask(
                 app=self.app,
                 limits=self.config.limits,
                 access_log=self.access_log,
-                heads=self._heads,
-                server_header=self._server_header,
-                peer=peer,
+                heads=self.heads,
+                peer=_peer_text(sock),
+                stopping=self.stopping,
             )
-            if self.shutdown_event.is_set():
-                handler.closing = True
-            self.handlers.add(handler)
+            transport = SocketTransport(sock, task.deadline, self.config.limits.send_timeout_s)
+            self.tasks.add(task)
             try:
-                await handler.run()
+                await task.run(transport)
             finally:
-                self.handlers.discard(handler)
-                if not self.handlers and self.shutdown_event.is_set():
+                self.tasks.discard(task)
+                if not self.tasks and self._stopping:
                     self._all_closed.set()
         except OSError as exc:
             log.debug("connection ended with %s", exc)
@@ -227,9 +253,23 @@ class Server:
                 self._warned_full = False
 
 
-def _peer_text(stream: trio.SocketStream) -> str:
+def _has_pending(sock: trio.socket.SocketType) -> bool:
+    """Whether a connection waits in the listening socket's backlog (it is readable)."""
     try:
-        peer = stream.socket.getpeername()
+        readable, _, _ = select.select([sock.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    return bool(readable)
+
+
+def _close_all(listeners: list[trio.SocketListener]) -> None:
+    for listener in listeners:
+        listener.socket.close()
+
+
+def _peer_text(sock: trio.socket.SocketType) -> str:
+    try:
+        peer = sock.getpeername()
     except OSError:
         return "-"
     host, port = peer[0], peer[1]
