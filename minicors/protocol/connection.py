@@ -136,6 +136,8 @@ class HttpConnection:
 
     def _read_head(self) -> Request | Need:
         buf, pos = self._buf, self._pos
+        if pos >= len(buf) and not self._eof:
+            return Need.DATA  # nothing buffered: the common case between requests
         start = pos
         # RFC 9112 §2.2: empty lines before a request line are ignored (counted in the size).
         while buf.startswith(b"\r\n", start):

@@ -309,8 +309,11 @@ class ConnectionTask:
         if more and self._pending_size + len(data) <= PIPELINE_BATCH:
             self._pending.append(data)
             self._pending_size += len(data)
+        elif self._pending:
+            self._pending.append(data)
+            await self._flush(transport)
         else:
-            await self._send(transport, data)
+            await transport.send(data)
 
     async def _send(self, transport: Transport, data: bytes) -> None:
         if self._pending:
