@@ -1,10 +1,22 @@
-"""Shared test helpers: drive a `ConnectionTask` over in-memory streams, parse responses."""
+"""Shared test helpers: the one wire client and the one live server of the suite.
+
+- `run_exchange(sends, ...)`: one connection served by a `ConnectionTask` over an in-memory
+  stream (the `StreamTransport`), on trio's clock, so timeout tests take no real time.
+- `live_server(...)`: minicors listening on 127.0.0.1 (the `SocketTransport`), inside the
+  test's own trio run; `socket_exchange(address, sends, ...)` is the same client over TCP.
+- `exchange(transport, sends, ...)`: either of the two, by name, for tables that must hold on
+  both transports.
+- `parse_responses`: split what a server sent into responses with an h11 client.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
-from collections.abc import Awaitable, Callable, Sequence
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import h11
@@ -12,10 +24,11 @@ import trio
 import trio.testing
 
 from minicors.accesslog import AccessLog
+from minicors.config import Config
 from minicors.messages import Request, Response, StreamBody
 from minicors.options import Limits
 from minicors.protocol import HeadCache
-from minicors.server import BoundAddress, ConnectionTask, StreamTransport
+from minicors.server import BoundAddress, ConnectionTask, Server, StreamTransport
 
 AppFn = Callable[[Request], Awaitable[Response]]
 
@@ -108,11 +121,12 @@ class CountingStream(trio.abc.HalfCloseableStream):
 
 @dataclass
 class Exchange:
-    """What one connection produced: the raw bytes, the log, and the handler's stream."""
+    """What one connection produced: the raw bytes, the log, and (over a memory stream) the
+    stream that counted the server's writes."""
 
     data: bytes
     log: str
-    stream: CountingStream
+    stream: CountingStream | None = None
     elapsed_s: float = 0.0
     responses: list[Parsed] = field(default_factory=list)
 
@@ -139,15 +153,93 @@ def read_body(response: Response) -> bytes:
 
 async def fetch(address: BoundAddress, raw: bytes, *, timeout: float = 10) -> bytes:
     """Send raw bytes to a live server, half-close, read until it closes (or `timeout`)."""
+    return (await socket_exchange(address, [raw], timeout=timeout)).data
+
+
+async def socket_exchange(
+    address: BoundAddress,
+    sends: Sequence[bytes | float],
+    *,
+    methods: Sequence[bytes] = (),
+    close_after: bool = True,
+    timeout: float = 30,
+) -> Exchange:
+    """`run_exchange` over a real TCP connection to `address`: each item of `sends` is one
+    `send` (Nagle off, so one byte is one segment) or a float = sleep that many seconds;
+    then half-close (unless `close_after` is false) and read until the server closes."""
+    received = bytearray()
+    start = trio.current_time()
+    elapsed = 0.0
     with trio.fail_after(timeout):
         stream = await trio.open_tcp_stream(address.host, address.port)
+        stream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
         async with stream:
-            await stream.send_all(raw)
-            await stream.send_eof()
-            data = bytearray()
-            while chunk := await stream.receive_some(65536):
-                data.extend(chunk)
-            return bytes(data)
+
+            async def reader() -> None:
+                nonlocal elapsed
+                while True:
+                    try:
+                        chunk = await stream.receive_some(65536)
+                    except (trio.BrokenResourceError, trio.ClosedResourceError):
+                        break
+                    if not chunk:
+                        break
+                    received.extend(chunk)
+                elapsed = trio.current_time() - start
+
+            async def writer() -> None:
+                try:
+                    for item in sends:
+                        if isinstance(item, float):
+                            await trio.sleep(item)
+                        else:
+                            await stream.send_all(item)
+                    if close_after:
+                        await stream.send_eof()
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    pass
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(reader)
+                nursery.start_soon(writer)
+    data = bytes(received)
+    return Exchange(data=data, log="", elapsed_s=elapsed, responses=parse_responses(data, methods))
+
+
+@dataclass
+class Live:
+    """A server listening on 127.0.0.1 for the length of an `async with live_server(...)`."""
+
+    address: BoundAddress
+    server: Server
+    log_stream: io.StringIO
+
+    @property
+    def log(self) -> str:
+        return self.log_stream.getvalue()
+
+
+@asynccontextmanager
+async def live_server(
+    config: Config | None = None,
+    *,
+    app: AppFn | None = None,
+    limits: Limits | None = None,
+    root: str | os.PathLike[str] = ".",
+) -> AsyncIterator[Live]:
+    """The suite's one way to run minicors on a socket: `config` as given (port 0 forced), or
+    one built from `root` and `limits`; `app` replaces the real app (e.g. `echo_app`)."""
+    if config is None:
+        config = Config(root=str(root), limits=limits or Limits())
+    config = dataclasses.replace(config, port=0, host="127.0.0.1")
+    log = io.StringIO()
+    server = Server(config, app=app, access_log=AccessLog(enabled=config.access_log, stream=log))
+    async with trio.open_nursery() as nursery:
+        address = await nursery.start(server.serve)
+        try:
+            yield Live(address=address, server=server, log_stream=log)
+        finally:
+            nursery.cancel_scope.cancel()
 
 
 async def echo_app(request: Request) -> Response:
@@ -222,3 +314,24 @@ async def run_exchange(
         elapsed_s=elapsed,
         responses=parse_responses(data, methods),
     )
+
+
+async def exchange(
+    transport: str,
+    sends: Sequence[bytes | float],
+    *,
+    app: AppFn = echo_app,
+    limits: Limits | None = None,
+    methods: Sequence[bytes] = (),
+) -> Exchange:
+    """One connection's exchange over the named transport: "stream" (a `ConnectionTask` on a
+    memory stream) or "socket" (a live server on 127.0.0.1)."""
+    if transport == "stream":
+        return await run_exchange(sends, app=app, limits=limits, methods=methods)
+    async with live_server(app=app, limits=limits) as live:
+        result = await socket_exchange(live.address, sends, methods=methods)
+        result.log = live.log
+        return result
+
+
+TRANSPORTS = ("stream", "socket")

@@ -20,9 +20,14 @@ from minicors.options import Limits
 from minicors.protocol import HeadCache, HttpConnection, render_head
 from minicors.server.connection import SMALL_BODY
 
-from .conftest import echo_app, run_exchange
+from .conftest import Exchange, echo_app, run_exchange
 
 GET = b"GET /a HTTP/1.1\r\nHost: t\r\n\r\n"
+
+
+def sends(ex: Exchange) -> int:
+    assert ex.stream is not None  # a memory-stream exchange counts the server's writes
+    return ex.stream.sends
 
 
 async def test_simple_get_has_date_server_and_length() -> None:
@@ -40,7 +45,7 @@ async def test_simple_get_has_date_server_and_length() -> None:
 async def test_small_response_is_one_send_all() -> None:
     ex = await run_exchange([GET])
     assert len(ex.responses) == 1
-    assert ex.stream.sends == 1
+    assert sends(ex) == 1
 
 
 async def test_keep_alive_serves_sequential_requests() -> None:
@@ -58,7 +63,7 @@ async def test_pipelined_answers_leave_in_one_write() -> None:
     burst = b"".join(f"GET /{i} HTTP/1.1\r\nHost: t\r\n\r\n".encode() for i in range(16))
     ex = await run_exchange([burst])
     assert len(ex.responses) == 16
-    assert ex.stream.sends == 1  # sixteen answers, one send_all
+    assert sends(ex) == 1  # sixteen answers, one send_all
 
 
 async def test_pipelined_batch_is_flushed_before_a_protocol_error() -> None:
@@ -174,7 +179,7 @@ async def test_chunked_body_over_limit_gets_413() -> None:
         (b"GET / HTTP/1.1\r\nHost: t\r\nX-A: b\r\n  c\r\n\r\n", 400, "line 4 is folded"),
         (b"GET / HTTP/1.1\r\nHost: t\r\nX-A: b\r\n\tc\r\n\r\n", 400, "line 4 is folded"),
         (
-            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
             501,
             "Transfer-Encoding",
         ),

@@ -21,15 +21,15 @@ from ..errors import ProtocolError
 
 _TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _QUOTED = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
-# chunk-size [ chunk-ext ] CRLF, chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] )
+# chunk-size [ chunk-ext ] CRLF, chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ),
+# except whitespace before the first ";", which h11 refuses (and browsers never send).
+_EXTENSION = _TOKEN + rb"(?:[ \t]*=[ \t]*(?:" + _TOKEN + rb"|" + _QUOTED + rb"))?"
 _SIZE_LINE = re.compile(
-    rb"([0-9A-Fa-f]{1,16})((?:[ \t]*;[ \t]*"
-    + _TOKEN
-    + rb"(?:[ \t]*=[ \t]*(?:"
-    + _TOKEN
-    + rb"|"
-    + _QUOTED
-    + rb"))?)*)\r\n"
+    rb"([0-9A-Fa-f]{1,16})(?:;[ \t]*"
+    + _EXTENSION
+    + rb"(?:[ \t]*;[ \t]*"
+    + _EXTENSION
+    + rb")*)?\r\n"
 )
 _TRAILER_LINE = re.compile(_TOKEN + rb":[\t \x21-\x7e\x80-\xff]*\r\n")
 

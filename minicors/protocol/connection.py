@@ -54,6 +54,7 @@ class Phase(Enum):
 _AMBIGUOUS = "the body's framing is ambiguous: two strict readings of it disagree"
 _LENGTH_TWICE = "Content-Length must be sent once, as one number (RFC 9112 §6.3)"
 _CL_LINE = re.compile(rb"\r\ncontent-length:([^\r]*)", re.IGNORECASE)
+_TE_LINE = re.compile(rb"\r\ntransfer-encoding:([^\r]*)", re.IGNORECASE)
 _VALID_HOSTS: set[bytes] = set()  # Host values already found valid (bounded below)
 _VALID_HOSTS_MAX = 1024
 
@@ -156,7 +157,7 @@ class HttpConnection:
         try:
             event = conn.next_event()
         except h11.RemoteProtocolError as exc:
-            raise ProtocolError(exc.error_status_hint, _h11_fault(exc, head)) from None
+            raise _h11_refusal(exc, head) from None
         if not isinstance(event, h11.Request):  # a whole head always yields a Request
             raise ProtocolError(400, "malformed request head")
         self._pos = self._scan = stop
@@ -404,19 +405,39 @@ def _check_length_lines(head: bytes) -> None:
         raise ProtocolError(400, _LENGTH_TWICE)
 
 
-def _h11_fault(exc: h11.RemoteProtocolError, head: bytes) -> str:
-    """h11's refusal in words (its messages show internal representations)."""
-    check_request_line(head[: head.find(b"\r\n")])  # first in the stream: its verdict wins
+def _h11_refusal(exc: h11.RemoteProtocolError, head: bytes) -> ProtocolError:
+    """h11 refused the head: the answer, in words (h11's messages show its internals), in
+    stream order (the request line, then the bytes of the lines, then what the fields mean),
+    so the verdict is the one the same head gets when it arrives piece by piece."""
+    check_request_line(head[: head.find(b"\r\n")])
     described = describe_fault(head) or describe_field_fault(head)
     if described:
-        return described
+        return ProtocolError(400, described)
     text = str(exc)
-    if exc.error_status_hint == 501:
-        return "only 'Transfer-Encoding: chunked' is supported (RFC 9112 §6.1)"
+    if exc.error_status_hint == 501:  # a Transfer-Encoding other than plain `chunked`
+        return _transfer_coding_refusal(head)
     if "conflicting Content-Length" in text:
-        return "conflicting Content-Length values (RFC 9110 §8.6)"
+        return ProtocolError(400, "conflicting Content-Length values (RFC 9110 §8.6)")
     if "Content-Length" in text:
-        return "the Content-Length header is not a number (RFC 9110 §8.6)"
+        return ProtocolError(400, "the Content-Length header is not a number (RFC 9110 §8.6)")
     if "Host" in text:
-        return "an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)"
-    return "malformed request head"
+        return ProtocolError(400, "an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)")
+    return ProtocolError(exc.error_status_hint, "malformed request head")
+
+
+def _transfer_coding_refusal(head: bytes) -> ProtocolError:
+    """RFC 9112 §6.1 and §6.3: with Content-Length too, or in HTTP/1.0, the framing is faulty
+    (400); when `chunked` is not the final coding the body's length cannot be known (400);
+    otherwise a coding minicors does not implement comes before `chunked` (501)."""
+    if _CL_LINE.search(head):
+        return ProtocolError(400, "both Content-Length and Transfer-Encoding were sent")
+    if head[: head.find(b"\r\n")].endswith(b"HTTP/1.0"):
+        return ProtocolError(400, "Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1)")
+    values = b",".join(_TE_LINE.findall(head))
+    codings = [c.split(b";")[0].strip(b" \t").lower() for c in values.split(b",")]
+    codings = [c for c in codings if c]
+    if not codings or codings[-1] != b"chunked":
+        return ProtocolError(
+            400, "chunked is not the final transfer coding, so the body has no known end"
+        )
+    return ProtocolError(501, "only 'Transfer-Encoding: chunked' is supported (RFC 9112 §6.1)")

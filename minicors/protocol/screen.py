@@ -17,6 +17,7 @@ refusal) says in words which line is wrong and why.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from ..errors import ProtocolError
@@ -142,7 +143,16 @@ _HOST = re.compile(
 
 def valid_host(value: bytes) -> bool:
     """`Host` is `uri-host [":" port]` (RFC 9112 §3.2; the empty value is allowed)."""
-    return _HOST.fullmatch(value) is not None
+    if _HOST.fullmatch(value) is None:
+        return False
+    if value[:2] == b"[v" or value[:1] != b"[":
+        return True
+    literal = value[1 : value.index(b"]")].decode("ascii")
+    try:
+        ipaddress.IPv6Address(literal)  # RFC 3986 §3.2.2 IPv6address
+    except ValueError:
+        return False
+    return True
 
 
 def has_token(value: bytes, token: bytes) -> bool:
