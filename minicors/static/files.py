@@ -422,8 +422,14 @@ class StaticFiles:
             # Length unknown in advance, so no ranges (RFC 9110 §14.2 lets us ignore Range).
             headers += _content_headers(media, variant.coding)
             chunks = GzipFileChunks(fd, size) if keep else iter(())
+            # A file of more than one block is read and compressed in a worker thread (zlib
+            # releases the GIL), so the event loop never waits for it; a one-block file
+            # costs less than the hand-off (see bench/README.md "Stalls").
+            blocking = size > GzipFileChunks.BLOCK
             return Response(
-                status=200, headers=tuple(headers), body=StreamBody(chunks=chunks)
+                status=200,
+                headers=tuple(headers),
+                body=StreamBody(chunks=chunks, blocking=blocking),
             ), keep
         headers.append((b"accept-ranges", b"bytes"))
         decision = parse_range(self._range_header(request, etag, last_modified_or_none), size)
