@@ -127,11 +127,22 @@ def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
         metavar="N", help="request line + headers limit, else 431 (default 16384)")  # fmt: skip
     add("--max-body-bytes", dest="limits.max_body_bytes", type=_int_at_least(0), default=S,
         metavar="N", help="request body limit, else 413 (default 10485760)")  # fmt: skip
+    add("--max-body-chunks", dest="limits.max_body_chunks", type=_int_at_least(1), default=S,
+        metavar="N", help="chunks in one chunked request body, else 413 "
+        "(default 100000)")  # fmt: skip
     add("--max-connections", dest="limits.max_connections", type=_int_at_least(1), default=S,
-        metavar="N", help="open connections at once; more wait in the backlog "
-        "(default 1000)")  # fmt: skip
+        metavar="N", help="open connections at once; past it the one that has waited longest "
+        "on its client is closed to make room (default 1000)")  # fmt: skip
     add("--head-timeout", dest="limits.head_timeout_s", type=_seconds, default=S, metavar="S",
         help="time allowed to send a request head, else 408 (default 10)")  # fmt: skip
+    add("--body-timeout", dest="limits.body_timeout_s", type=_seconds, default=S, metavar="S",
+        help="time allowed for a request body, plus 1 s per --body-min-rate bytes received, "
+        "else 408 (default 10)")  # fmt: skip
+    add("--body-min-rate", dest="limits.body_min_rate", type=_int_at_least(1), default=S,
+        metavar="B", help="bytes per second a long body must keep up (default 1024)")  # fmt: skip
+    add("--send-timeout", dest="limits.send_timeout_s", type=_seconds, default=S, metavar="S",
+        help="a response write that makes no progress this long is dropped "
+        "(default 30)")  # fmt: skip
     add("--keepalive-timeout", dest="limits.keepalive_timeout_s", type=_seconds, default=S,
         metavar="S", help="idle time before a kept-alive connection closes "
         "(default 5)")  # fmt: skip

@@ -108,8 +108,12 @@ TOP_KEYS: dict[str, Checker] = {
 LIMIT_KEYS: dict[str, Checker] = {
     "max_head_bytes": _int(1024, 1024 * 1024),
     "max_body_bytes": _int(0),
+    "max_body_chunks": _int(1),
     "max_connections": _int(1),
     "head_timeout_s": _seconds(0.001),
+    "body_timeout_s": _seconds(0.001),
+    "body_min_rate": _int(1),
+    "send_timeout_s": _seconds(0.001),
     "keepalive_timeout_s": _seconds(0.001),
     "grace_period_s": _seconds(0),
 }

@@ -18,7 +18,7 @@ from minicors.errors import UnsafeResponse
 from minicors.messages import FileBody, Request, Response, StreamBody, combine_headers
 from minicors.options import Limits
 from minicors.protocol import HeadCache, HttpConnection, render_head
-from minicors.server.connection import SMALL_BODY
+from minicors.server.answers import SMALL_BODY
 
 from .conftest import Exchange, echo_app, run_exchange
 
