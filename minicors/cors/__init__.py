@@ -8,15 +8,10 @@ the wire; the server asks, the app applies the answer.
 from __future__ import annotations
 
 from .check import CheckQuery, CheckResult, explain
-from .policy import (
-    DEFAULT_EXPOSE,
-    DEFAULT_METHODS,
-    CorsDecision,
-    CorsKind,
-    CorsPolicy,
-    CorsSettings,
-)
+from .decision import CorsDecision, CorsKind
+from .policy import CorsPolicy
 from .routes import CorsRouter
+from .settings import DEFAULT_EXPOSE, DEFAULT_METHODS, CorsSettings
 
 __all__ = [
     "DEFAULT_EXPOSE",

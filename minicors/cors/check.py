@@ -26,10 +26,12 @@ from .browser import (
     readable_headers,
     unsafe_header_names,
 )
+from .decision import CorsDecision
 from .headers import is_token
 from .origins import parse_origin_rule, parse_request_origin
-from .policy import CorsDecision, CorsPolicy, CorsSettings
+from .policy import CorsPolicy
 from .routes import CorsRouter
+from .settings import CorsSettings
 
 MAX_FIXES = 6
 

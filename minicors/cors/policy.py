@@ -10,22 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 
-from ..errors import ConfigError
 from ..messages import HeaderList, Request, Response, text_response
-from .headers import is_token, merge_vary, parse_header_names, show
-from .origins import OriginMatcher
-
-DEFAULT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-DEFAULT_EXPOSE = ("ETag", "Link", "Location", "X-Total-Count")
+from .decision import CorsDecision, CorsKind, with_cors_headers
+from .headers import is_token, parse_header_names, show
+from .settings import DEFAULT_EXPOSE, DEFAULT_METHODS, CorsSettings, as_list, check_settings
 
 # Fetch §"Methods": CORS-safelisted methods never need to be allowed by a preflight response.
 SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
-# Fetch §"normalize a method": browsers upper-case these (and only these) before sending.
-NORMALISED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
-CHROMIUM_MAX_AGE_S = 7200  # Chromium >= 76 caps Access-Control-Max-Age here (CORS.md §1k)
 MEMO_ENTRIES = 1024  # memoised decisions per policy; the memo is cleared when full
 MEMO_MAX_KEY_BYTES = 1024  # longer (hostile) inputs are decided but not kept in memory
 # Annotated copies of shared answers kept (each may hold a small file's bytes: <= 16 MiB).
@@ -34,57 +26,6 @@ ANNOTATED_ENTRIES = 256
 _VARY_SIMPLE = b"Origin"
 _VARY_PREFLIGHT = b"Access-Control-Request-Method, Access-Control-Request-Headers"
 _ACAO = b"access-control-allow-origin"
-
-
-class CorsKind(StrEnum):
-    NOT_CORS = "not-cors"  # no Origin (or a same-origin request): nothing to allow
-    SIMPLE_ALLOWED = "simple-allowed"
-    SIMPLE_DENIED = "simple-denied"
-    PREFLIGHT_ALLOWED = "preflight-allowed"
-    PREFLIGHT_DENIED = "preflight-denied"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CorsDecision:
-    """What the policy says about one request.
-
-    `headers` are the CORS headers for the response (not Vary); `vary` the tokens to merge into
-    its Vary; `refused` names the failed check ("origin", "method", "header") and `reason` says
-    why, escaped for a log line.  A preflight decision carries its complete `response`.
-    """
-
-    kind: CorsKind
-    headers: HeaderList = ()
-    vary: bytes = b""
-    reason: str = ""
-    refused: str = ""
-    response: Response | None = None
-
-    @property
-    def is_preflight(self) -> bool:
-        return self.kind in (CorsKind.PREFLIGHT_ALLOWED, CorsKind.PREFLIGHT_DENIED)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CorsSettings:
-    """The arguments a `CorsPolicy` was built from (used to derive a changed policy)."""
-
-    allow_origins: tuple[str, ...] = ()
-    allow_origin_regex: str | None = None
-    allow_methods: tuple[str, ...] = DEFAULT_METHODS
-    allow_headers: tuple[str, ...] | None = None
-    expose_headers: tuple[str, ...] = DEFAULT_EXPOSE
-    allow_credentials: bool = False
-    max_age_s: int = 600
-    allow_private_network: bool = False
-
-
-def _tokens(kind: str, values: Sequence[str], example: str) -> tuple[str, ...]:
-    out = tuple(v.strip() for v in values)
-    for v in out:
-        if v != "*" and not is_token(v):
-            raise ConfigError(f"{kind} {v!r} is not a valid token; write a name like {example}")
-    return out
 
 
 class CorsPolicy:
@@ -102,68 +43,28 @@ class CorsPolicy:
         max_age_s: int = 600,
         allow_private_network: bool = False,
     ) -> None:
-        for what, value in (
-            ("allowed origins", allow_origins),
-            ("allowed methods", allow_methods),
-            ("allowed headers", allow_headers),
-            ("exposed headers", expose_headers),
-        ):
-            if isinstance(value, str):
-                raise ConfigError(f"{what} must be a list, not one string: write [{value!r}]")
-        warnings: list[str] = []
-        self.matcher = OriginMatcher(allow_origins, allow_origin_regex)
-        warnings.extend(self.matcher.warnings)
-        if self.matcher.any_origin and allow_credentials:
-            raise ConfigError(
-                "allowed origin '*' with credentials would let every website read your users' "
-                "private data: list the origins (--allow-origin https://app.example.com) or use "
-                "a pattern (--allow-origin 'https://*.example.com')"
-            )
-        if self.matcher.allow_null and allow_credentials:
-            warnings.append(
-                "'null' is allowed with credentials: any sandboxed page can use cookies"
-            )
-        methods = []
-        for m in _tokens("allowed method", allow_methods, "PUT"):
-            if m.upper() in NORMALISED_METHODS:
-                m = m.upper()  # Fetch §"normalize a method": `put` is sent as `PUT`
-            elif m != m.upper() and m.upper() not in (x.strip() for x in allow_methods):
-                warnings.append(
-                    f"allowed method {m!r} is compared case-sensitively (Fetch): a page sending "
-                    f"{m.upper()!r} is not allowed by it; write {m.upper()!r} (or list both)"
-                )
-            methods.append(m)
-        self.methods = tuple(dict.fromkeys(methods))
-        self.any_method = "*" in self.methods
-        headers = _tokens("allowed header", allow_headers or (), "X-Token")
-        self.headers = None if allow_headers is None else frozenset(h.lower() for h in headers)
-        self.any_header = self.headers is not None and "*" in self.headers
-        expose = _tokens("exposed header", expose_headers, "X-Total-Count")
-        if "*" in expose and allow_credentials:
-            warnings.append(
-                "exposed header '*' is a wildcard only for requests without credentials "
-                '(Fetch §"HTTP new-header syntax"): list the headers credentialed requests read'
-            )
-        if isinstance(max_age_s, bool) or not isinstance(max_age_s, int) or max_age_s < 0:
-            raise ConfigError(f"max-age {max_age_s!r} is invalid: use whole seconds >= 0")
-        if max_age_s > CHROMIUM_MAX_AGE_S:
-            warnings.append(
-                f"max-age {max_age_s} s is above Chromium's cap of {CHROMIUM_MAX_AGE_S} s "
-                "(Firefox: 86400 s): browsers cache the preflight for less; the value is sent"
-            )
-        self.credentials = allow_credentials
-        self.private_network = allow_private_network
         self.settings = CorsSettings(
-            allow_origins=tuple(allow_origins),
+            allow_origins=as_list("allowed origins", allow_origins),
             allow_origin_regex=allow_origin_regex,
-            allow_methods=tuple(allow_methods),
-            allow_headers=None if allow_headers is None else tuple(allow_headers),
-            expose_headers=tuple(expose_headers),
+            allow_methods=as_list("allowed methods", allow_methods),
+            allow_headers=None
+            if allow_headers is None
+            else as_list("allowed headers", allow_headers),
+            expose_headers=as_list("exposed headers", expose_headers),
             allow_credentials=allow_credentials,
             max_age_s=max_age_s,
             allow_private_network=allow_private_network,
         )
-        self.warnings: tuple[str, ...] = tuple(warnings)
+        checked = check_settings(self.settings)
+        self.matcher = checked.matcher
+        self.methods = checked.methods
+        self.any_method = "*" in self.methods
+        self.headers = checked.headers
+        self.any_header = self.headers is not None and "*" in self.headers
+        self.credentials = allow_credentials
+        self.private_network = allow_private_network
+        self.warnings = checked.warnings
+        expose = checked.expose
 
         # A `*`-without-credentials policy answers the same whatever the Origin: "constant".
         # Fetch §"CORS protocol and HTTP caches": then always send ACAO `*` and no Vary: Origin.
@@ -367,36 +268,12 @@ class CorsPolicy:
             hit = self._annotated.get(key)
             if hit is not None and hit[0] is response and hit[1] is decision:
                 return hit[2]
-            annotated = dataclasses.replace(self._annotate(decision, response), shared=True)
+            annotated = dataclasses.replace(with_cors_headers(decision, response), shared=True)
             if len(self._annotated) >= ANNOTATED_ENTRIES:
                 self._annotated.clear()
             self._annotated[key] = (response, decision, annotated)
             return annotated
-        return self._annotate(decision, response)
-
-    def _annotate(self, decision: CorsDecision, response: Response) -> Response:
-        extra, vary = decision.headers, decision.vary
-        headers = response.headers
-        for name, _ in headers:  # a plain loop: this runs on every response
-            if name == b"vary" or name[:15] == b"access-control-":
-                break
-        else:
-            return Response(
-                status=response.status,
-                headers=headers + extra + (((b"vary", vary),) if vary else ()),
-                body=response.body,
-                log_note=response.log_note,
-            )
-        # Slow path: merge into the handler's Vary (one header, no repeated token) and drop
-        # its CORS headers.
-        vary = merge_vary([v for n, v in headers if n == b"vary"], vary)
-        headers = tuple(
-            (n, v) for n, v in headers if n != b"vary" and not n.startswith(b"access-control-")
-        )
-        headers = headers + extra + (((b"vary", vary),) if vary else ())
-        return Response(
-            status=response.status, headers=headers, body=response.body, log_note=response.log_note
-        )
+        return with_cors_headers(decision, response)
 
     def describe(self) -> list[str]:
         """The policy in a few human lines (for `minicors check`)."""
