@@ -272,7 +272,7 @@ def explain(router: CorsRouter, query: CheckQuery) -> CheckResult:
     creds = "include" if fetch.credentials else "omit"
     what = f"{fetch.method} {fetch.target} from {fetch.origin} (credentials: {creds})"
     where = "default" if route is None else f"route {route} ([[cors.route]])"
-    head = [f"policy: {where}", *(f"  {line}" for line in policy.describe())]
+    head = [f"policy: {where}", *(f"  {line}" for line in describe(policy))]
     if fetch.method.upper() in FORBIDDEN_METHODS:
         lines = [f"REFUSED: {what}", *head, f"reason: browsers never send {fetch.method}"]
         lines.append("fix: cannot: fetch() throws for a forbidden method (Fetch §Methods)")
@@ -307,3 +307,22 @@ def explain(router: CorsRouter, query: CheckQuery) -> CheckResult:
         lines += [f"fix: {fix}{scope}" for fix in fixes]
     lines += [f"note: {note}" for note in fetch.notes]
     return CheckResult(allowed=outcome.allowed, report="\n".join(lines) + "\n")
+
+
+def describe(policy: CorsPolicy) -> list[str]:
+    """The policy in a few human lines (for `minicors check`)."""
+    s = policy.settings
+    if policy.matcher.default_loopback:
+        origins = "loopback on any port (default): localhost, 127.0.0.1, [::1]"
+    else:
+        origins = ", ".join(o.strip() for o in s.allow_origins) or "(none listed)"
+    lines = [f"origins: {origins}"]
+    if s.allow_origin_regex is not None:
+        lines.append(f"origin regex: {s.allow_origin_regex}")
+    lines.append(f"methods: {', '.join(policy.methods) or '(only GET, HEAD, POST)'}")
+    if policy.headers is None:
+        lines.append("headers: whatever the preflight asks for (echoed)")
+    else:
+        lines.append(f"headers: {', '.join(sorted(policy.headers)) or '(none)'}")
+    lines.append(f"credentials: {'allowed' if policy.credentials else 'not allowed'}")
+    return lines

@@ -274,21 +274,3 @@ class CorsPolicy:
             self._annotated[key] = (response, decision, annotated)
             return annotated
         return with_cors_headers(decision, response)
-
-    def describe(self) -> list[str]:
-        """The policy in a few human lines (for `minicors check`)."""
-        s = self.settings
-        if self.matcher.default_loopback:
-            origins = "loopback on any port (default): localhost, 127.0.0.1, [::1]"
-        else:
-            origins = ", ".join(o.strip() for o in s.allow_origins) or "(none listed)"
-        lines = [f"origins: {origins}"]
-        if s.allow_origin_regex is not None:
-            lines.append(f"origin regex: {s.allow_origin_regex}")
-        lines.append(f"methods: {', '.join(self.methods) or '(only GET, HEAD, POST)'}")
-        if self.headers is None:
-            lines.append("headers: whatever the preflight asks for (echoed)")
-        else:
-            lines.append(f"headers: {', '.join(sorted(self.headers)) or '(none)'}")
-        lines.append(f"credentials: {'allowed' if self.credentials else 'not allowed'}")
-        return lines
