@@ -14,8 +14,13 @@ import time
 from ..errors import UnsafeResponse
 from ..messages import HeaderList, Response
 
-# Reason phrases are optional (RFC 9112 §4) but tools and people read them.
-PHRASES: dict[int, bytes] = {s.value: s.phrase.encode() for s in http.HTTPStatus}
+# Reason phrases are optional (RFC 9112 §4) but tools and people read them; RFC 9110 §15
+# renamed a few that Python still spells the old way.
+PHRASES: dict[int, bytes] = {s.value: s.phrase.encode() for s in http.HTTPStatus} | {
+    413: b"Content Too Large",
+    416: b"Range Not Satisfiable",
+    422: b"Unprocessable Content",
+}
 _STATUS_LINES = {code: b"HTTP/1.1 %d %s\r\n" % (code, phrase) for code, phrase in PHRASES.items()}
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
