@@ -11,6 +11,7 @@ the server feeds it and carries out what it returns.
 
 from __future__ import annotations
 
+import dataclasses
 from enum import Enum
 from typing import NoReturn
 
@@ -20,7 +21,7 @@ from ..errors import HttpError, ProtocolError
 from ..messages import Request, Response, error_response
 from ..options import Limits
 from .body import BodyReader
-from .fields import Fields, check_fields, h11_refusal
+from .fields import check_fields, h11_refusal
 from .heads import CONTINUE, LAST_CHUNK, HeadCache, frame_chunk, render_head
 from .screen import check_partial, check_request_line, describe_fault, line_count
 
@@ -55,7 +56,8 @@ class HttpConnection:
         self.phase = Phase.IDLE
         self._scan = 0  # where the search for the end of the head resumes
         self._line_ok = False  # the request line of the head in progress was checked
-        self._fields: Fields | None = None  # the request whose body is arriving
+        self._event: h11.Request | None = None  # the head in progress, once parsed
+        self._pending: Request | None = None  # the request whose body is arriving
         self._body: BodyReader | None = None
         self._continue = False  # the client waits for 100 Continue
         self._keep = False
@@ -63,7 +65,6 @@ class HttpConnection:
         self._http11 = True
         self._chunked_out = False
         self._answering = False  # a response head was handed out for the current request
-        self.request_line: tuple[str, str, str] = ("-", "-", "1.1")
 
     # --- input --------------------------------------------------------------------------
 
@@ -125,7 +126,7 @@ class HttpConnection:
         while buf.startswith(b"\r\n", start):
             start += 2
         limit = self._limits.max_head_bytes
-        end = buf.find(b"\r\n\r\n", max(start, self._scan))
+        end = buf.find(b"\r\n\r\n", start if start > self._scan else self._scan)
         if end < 0 or end + 4 - pos > limit:
             return self._incomplete_head(buf, pos, start, limit)
         stop = end + 4
@@ -143,24 +144,20 @@ class HttpConnection:
             raise ProtocolError(400, "malformed request head")
         self._pos = self._scan = stop
         self._line_ok = False
-        self.request_line = (
-            event.method.decode("ascii"),
-            event.target.decode("ascii"),
-            event.http_version.decode("ascii"),
-        )
+        self._event = event
         self._is_head = event.method == b"HEAD"  # even a refusal of it carries no body
-        fields = check_fields(event, head, lines, self._limits.max_body_bytes)
-        self._keep = fields.keep_alive
-        self._http11 = fields.version == "1.1"
-        if not fields.chunked and not fields.length:
+        request, framing = check_fields(event, head, lines, self._limits.max_body_bytes, self._peer)
+        self._keep = framing.keep_alive
+        self._http11 = event.http_version == b"1.1"
+        if not framing.chunked and not framing.length:
             # RFC 9112 §6.3: no framing headers (or a zero length), no body.
             self.phase = Phase.RESPONSE
-            return self._request(fields, b"")
-        self._fields = fields
+            return request
+        self._pending = request
         self._body = BodyReader(
-            conn, chunked=fields.chunked, length=fields.length, limits=self._limits
+            conn, chunked=framing.chunked, length=framing.length, limits=self._limits
         )
-        self._continue = fields.expects_continue
+        self._continue = framing.expects_continue
         self.phase = Phase.BODY
         return self._read_body()
 
@@ -184,28 +181,29 @@ class HttpConnection:
         return Need.DATA
 
     def _read_body(self) -> Request | Need:
-        reader, fields = self._body, self._fields
-        assert reader is not None and fields is not None  # noqa: S101 - set with Phase.BODY
+        reader, request = self._body, self._pending
+        assert reader is not None and request is not None  # noqa: S101 - set with Phase.BODY
         self._pos = reader.take(self._buf, self._pos)
         if not reader.done:
             if self._eof:
                 raise ProtocolError(400, "the connection closed before the body was complete")
             return Need.DATA
-        self._body = self._fields = None
+        self._body = self._pending = None
         self._continue = False
         self.phase = Phase.RESPONSE
-        return self._request(fields, reader.body())
+        return dataclasses.replace(request, body=reader.body())
 
-    def _request(self, fields: Fields, body: bytes) -> Request:
-        return Request(
-            method=fields.method,
-            target=fields.target,
-            url=fields.url,
-            headers=fields.headers,
-            raw_headers=fields.raw,
-            body=body,
-            http_version=fields.version,
-            peer=self._peer,
+    @property
+    def request_line(self) -> tuple[str, str, str]:
+        """Method, target and version of the request in progress, for a log line (placeholders
+        when its head could not be parsed)."""
+        event = self._event
+        if event is None:
+            return ("-", "-", "1.1")
+        return (
+            event.method.decode("ascii"),
+            event.target.decode("ascii"),
+            event.http_version.decode("ascii"),
         )
 
     # --- output -------------------------------------------------------------------------
@@ -245,6 +243,7 @@ class HttpConnection:
     def response_done(self) -> bool:
         """The answer has been sent: True if the connection may read another request."""
         self._answering = self._is_head = False
+        self._event = None
         if self._keep:
             self.phase = Phase.HEAD if self._pos < len(self._buf) else Phase.IDLE
             return True

@@ -11,12 +11,12 @@ the same answer however its bytes were split.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import h11
 
 from ..errors import ProtocolError
-from ..messages import Target, TargetForm, combine_headers, target_of
+from ..messages import Request, TargetForm, combine_headers, target_of
 from .screen import (
     check_request_line,
     describe_fault,
@@ -32,24 +32,20 @@ _VALID_HOSTS: set[bytes] = set()  # Host values already found valid (bounded bel
 _VALID_HOSTS_MAX = 1024
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Fields:
-    """A checked request head: its parts as the core wants them and its body's framing."""
+class Framing(NamedTuple):
+    """How a checked request's body is framed, and what its connection wants."""
 
-    method: str
-    target: str
-    url: Target
-    version: str
-    headers: dict[bytes, bytes]
-    raw: list[tuple[bytes, bytes]]
-    keep_alive: bool  # RFC 9112 §9.3: HTTP/1.1 without `Connection: close`
     chunked: bool  # the body is chunked
     length: int  # else its Content-Length (0: no body)
+    keep_alive: bool  # RFC 9112 §9.3: HTTP/1.1 without `Connection: close`
     expects_continue: bool  # `Expect: 100-continue` in HTTP/1.1
 
 
-def check_fields(event: h11.Request, head: bytes, lines: int, max_body_bytes: int) -> Fields:
-    """The head's fields, or `ProtocolError`.  `lines` counts the head's CRLF-ended lines."""
+def check_fields(
+    event: h11.Request, head: bytes, lines: int, max_body_bytes: int, peer: str
+) -> tuple[Request, Framing]:
+    """The request (its body still to come when the framing has one), or `ProtocolError`.
+    `lines` counts the head's CRLF-ended lines."""
     method, version = event.method, event.http_version
     target = event.target.decode("ascii")
     if version != b"1.1" and version != b"1.0":
@@ -92,17 +88,20 @@ def check_fields(event: h11.Request, head: bytes, lines: int, max_body_bytes: in
             # Refused before reading (and before any 100 Continue: RFC 9110 §10.1.1).
             raise ProtocolError(413, f"request body larger than {max_body_bytes} bytes")
     expect = headers.get(b"expect")
-    return Fields(
+    request = Request(
         method=method.decode("ascii"),
         target=target,
         url=url,
-        version=version.decode("ascii"),
         headers=headers,
-        raw=raw,
-        keep_alive=http11 and (connection is None or not has_token(connection, b"close")),
-        chunked=te is not None,
-        length=size,
-        expects_continue=http11 and expect is not None and has_token(expect, b"100-continue"),
+        raw_headers=raw,
+        http_version=version.decode("ascii"),
+        peer=peer,
+    )
+    return request, Framing(
+        te is not None,
+        size,
+        http11 and (connection is None or not has_token(connection, b"close")),
+        http11 and expect is not None and has_token(expect, b"100-continue"),
     )
 
 

@@ -34,9 +34,9 @@ App = Callable[[Request], Response | Awaitable[Response]]
 class ConnectionTask:
     """Serves one connection until it closes (see the module docstring).
 
-    `waiting_since` (trio clock; inf when not waiting) and `protocol.phase` say whether and
-    how long the task has been waiting on its peer: the server reads them to choose which
-    connection to shed."""
+    `deadline.waiting_since` (trio clock; inf when not waiting) and `protocol.phase` say
+    whether and how long the task has been waiting on its peer: the server reads them to
+    choose which connection to shed."""
 
     def __init__(
         self,
@@ -55,7 +55,6 @@ class ConnectionTask:
         self.stopping = stopping
         self.protocol = HttpConnection(limits, heads, peer=peer)
         self.deadline = Deadline()
-        self.waiting_since = math.inf
         self.served = 0
         self._head_from = trio.current_time()  # the head deadline counts from here
         self._fresh = False  # the next head's deadline counts from its first bytes
@@ -130,9 +129,11 @@ class ConnectionTask:
                         + limits.body_timeout_s
                         + protocol.body_received / max(limits.body_min_rate, 1)
                     )
-                self.waiting_since = now
-                data = await transport.receive()
-                self.waiting_since = math.inf
+                deadline.waiting_since = now
+                try:
+                    data = await transport.receive()
+                finally:
+                    deadline.waiting_since = math.inf
                 if deadline.scope.cancel_called:
                     return False  # shed while the bytes were on their way: drop them
                 if phase is Phase.IDLE:

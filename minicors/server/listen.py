@@ -213,7 +213,7 @@ class Server:
         for task in self.tasks:
             if task.deadline.scope.cancel_called:
                 continue
-            since = task.waiting_since
+            since = task.deadline.waiting_since
             if task.protocol.phase is Phase.IDLE and since != math.inf:
                 key = (0, since)
             elif since < now - SHED_AFTER_S:

@@ -31,7 +31,9 @@ DEADLINE_SLACK_S = 0.5  # a deadline that moves forward is re-armed at most this
 
 
 class Deadline:
-    """The one cancel scope of a connection task, and when it fires (trio clock).
+    """The one cancel scope of a connection task, when it fires (trio clock), and since when
+    the task has been waiting on its peer (`waiting_since`; inf when it is not), which the
+    server reads to choose a connection to shed.
 
     Setting a trio deadline costs a few microseconds, so it is only touched when it must
     change: `at_least` keeps a deadline that already lies within `DEADLINE_SLACK_S` after the
@@ -39,11 +41,12 @@ class Deadline:
     fire (trio delivers cancellation only at a checkpoint), so every wait arms its own first.
     """
 
-    __slots__ = ("at", "scope")
+    __slots__ = ("at", "scope", "waiting_since")
 
     def __init__(self) -> None:
         self.scope = trio.CancelScope()
         self.at = math.inf
+        self.waiting_since = math.inf
 
     def set(self, at: float) -> None:
         if at != self.at:
@@ -119,15 +122,23 @@ class SocketTransport:
         if sent == len(data):
             return
         view = memoryview(data)
-        while sent < len(data):
-            self._deadline.at_least(trio.current_time() + self._send_timeout_s)
-            await trio.lowlevel.wait_writable(self._sock)
-            try:
-                sent += os.write(self._fd, view[sent:])
-            except BlockingIOError:
-                continue
-            except OSError as exc:
-                raise PeerGone from exc
+        deadline = self._deadline
+        try:
+            while sent < len(data):
+                now = trio.current_time()
+                deadline.at_least(now + self._send_timeout_s)
+                deadline.waiting_since = min(deadline.waiting_since, now)
+                await trio.lowlevel.wait_writable(self._sock)
+                try:
+                    written = os.write(self._fd, view[sent:])
+                except BlockingIOError:
+                    continue
+                except OSError as exc:
+                    raise PeerGone from exc
+                sent += written
+                deadline.waiting_since = math.inf  # progress: the wait starts anew
+        finally:
+            deadline.waiting_since = math.inf
 
     async def send_file(self, fd: int, offset: int, length: int) -> None:
         """`sendfile` straight from the page cache; it waits for the socket to drain, so a
@@ -135,12 +146,18 @@ class SocketTransport:
         out = self._fd
         sent = 0
         self.sent_file_bytes = 0
+        deadline = self._deadline
         while sent < length:
             try:
                 n = os.sendfile(out, fd, offset + sent, min(length - sent, SENDFILE_MAX))
             except BlockingIOError:
-                self._deadline.at_least(trio.current_time() + self._send_timeout_s)
-                await trio.lowlevel.wait_writable(self._sock)
+                now = trio.current_time()
+                deadline.at_least(now + self._send_timeout_s)
+                deadline.waiting_since = min(deadline.waiting_since, now)
+                try:
+                    await trio.lowlevel.wait_writable(self._sock)
+                finally:
+                    deadline.waiting_since = math.inf
                 continue
             except (BrokenPipeError, ConnectionResetError) as exc:
                 raise PeerGone from exc
@@ -185,11 +202,16 @@ class StreamTransport:
         return data if isinstance(data, bytes) else bytes(data)
 
     async def send(self, data: bytes) -> None:
-        self._deadline.at_least(trio.current_time() + self._send_timeout_s)
+        deadline = self._deadline
+        now = trio.current_time()
+        deadline.at_least(now + self._send_timeout_s)
+        deadline.waiting_since = now
         try:
             await self._stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise PeerGone from exc
+        finally:
+            deadline.waiting_since = math.inf
 
     async def send_file(self, fd: int, offset: int, length: int) -> None:
         self.sent_file_bytes = 0
