@@ -131,6 +131,7 @@ class HttpConnection:
             return self._incomplete_head(buf, pos, start, limit)
         stop = end + 4
         head = buf[start:stop]
+        self._is_head = head.startswith(b"HEAD ")  # even a refusal of it carries no body
         lines = line_count(head)
         if lines < 0:
             _refuse_head(head)
@@ -145,7 +146,6 @@ class HttpConnection:
         self._pos = self._scan = stop
         self._line_ok = False
         self._event = event
-        self._is_head = event.method == b"HEAD"  # even a refusal of it carries no body
         request, framing = check_fields(event, head, lines, self._limits.max_body_bytes, self._peer)
         self._keep = framing.keep_alive
         self._http11 = event.http_version == b"1.1"
@@ -165,10 +165,13 @@ class HttpConnection:
         """No whole head yet: refuse now what is already wrong, in stream order (so a head
         fed byte by byte gets the answer it gets in one piece), else ask for more."""
         prefix = buf[start : pos + limit]
+        self._is_head = prefix.startswith(b"HEAD ")  # even a refusal of it carries no body
         line_end = prefix.find(b"\r\n")
         if line_end >= 0 and not self._line_ok:
             check_request_line(prefix[:line_end])
             self._line_ok = True
+        elif prefix[:1] in (b" ", b"\t"):  # a request line starts with a method (a token)
+            check_request_line(prefix)
         check_partial(prefix)
         if len(buf) - pos > limit:
             raise ProtocolError(431, f"request head larger than {limit} bytes (--max-head-bytes)")

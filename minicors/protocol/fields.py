@@ -137,6 +137,8 @@ def h11_refusal(exc: h11.RemoteProtocolError, head: bytes) -> ProtocolError:
         return ProtocolError(400, "conflicting Content-Length values (RFC 9110 §8.6)")
     if "Content-Length" in text:
         return ProtocolError(400, "the Content-Length header is not a number (RFC 9110 §8.6)")
+    if "multiple Host" in text:
+        return ProtocolError(400, "more than one Host header (RFC 9112 §3.2)")
     if "Host" in text:
         return ProtocolError(400, "an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)")
     return ProtocolError(exc.error_status_hint, "malformed request head")

@@ -57,7 +57,7 @@ def check_partial(part: bytes) -> None:
     bare-LF lines never completes with CRLF CRLF: it must not wait for a timeout).  A CR at
     the very end may still be followed by its LF."""
     rest = part.translate(None, _ALLOWED)
-    if rest.endswith(b"\r"):
+    if part.endswith(b"\r"):
         rest = rest[:-1]
     if rest.replace(b"\r\n", b"") or b"\r\n " in part or b"\r\n\t" in part:
         raise ProtocolError(400, describe_fault(part))
