@@ -9,14 +9,13 @@ The public surface is exactly `__all__`; everything else may change between rele
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from .config import Config
 from .cors import CorsPolicy, CorsRouter
 from .errors import ConfigError, HttpError, MinicorsError
 from .messages import FileBody, Request, Response
 from .options import ApiOptions, Limits, StaticOptions
 from .server import BoundAddress, run, serve
+from .version import __version__
 
 __all__ = [
     "ApiOptions",

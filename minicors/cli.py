@@ -14,9 +14,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from . import __version__
 from .config import build_config, load, normalise_ext, read_toml
 from .errors import ConfigError
+from .version import __version__
 
 EXIT_USAGE = 2
 

@@ -22,12 +22,12 @@ from typing import Any
 
 import trio
 
-from .. import __version__
 from ..accesslog import AccessLog
 from ..app import App
 from ..config import Config
 from ..errors import ConfigError
 from ..protocol import HeadCache, Phase
+from ..version import __version__
 from .connection import App as AppCallable
 from .connection import ConnectionTask
 from .transport import SocketTransport
