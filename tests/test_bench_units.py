@@ -8,6 +8,8 @@ import functools
 import os
 import shutil
 import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +29,9 @@ from bench.scenarios import (
     make_root,
     scenarios,
 )
+from minicors.server import BoundAddress
 
-from .conftest import parse_responses
+from .conftest import fetch, parse_responses
 
 ALL = scenarios(large_bytes=1024 * 1024)
 BY_NAME = {s.name: s for s in ALL}
@@ -265,22 +268,15 @@ def test_nginx_conf_is_valid(tmp_path: Path) -> None:
 # --- the floor on a real socket ----------------------------------------------------------
 
 
-async def _floor_exchange(root: Path, raw: bytes) -> bytes:
+@asynccontextmanager
+async def floor_server(root: Path) -> AsyncIterator[BoundAddress]:
+    """The floor (not minicors, so not conftest's `live_server`) on 127.0.0.1."""
     floor = Floor(str(root))
     async with trio.open_nursery() as nursery:
         serve = functools.partial(trio.serve_tcp, floor.connection, 0, host="127.0.0.1")
         listeners = await nursery.start(serve)
-        port = listeners[0].socket.getsockname()[1]
-        with trio.fail_after(10):
-            stream = await trio.open_tcp_stream("127.0.0.1", port)
-            await stream.send_all(raw)
-            await stream.send_eof()
-            data = b""
-            while chunk := await stream.receive_some(65536):
-                data += chunk
-            await stream.aclose()
+        yield BoundAddress("127.0.0.1", listeners[0].socket.getsockname()[1])
         nursery.cancel_scope.cancel()
-    return data
 
 
 async def test_floor_answers_pipelined_requests_in_order(tmp_path: Path) -> None:
@@ -296,7 +292,9 @@ async def test_floor_answers_pipelined_requests_in_order(tmp_path: Path) -> None
         b"GET /missing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
         b"GET /data.json HTTP/1.1\r\nHost: t\r\n\r\n"  # after close: never answered
     )
-    got = parse_responses(await _floor_exchange(tmp_path, raw), [b"GET", b"OPTIONS", b"OPTIONS"])
+    async with floor_server(tmp_path) as address:
+        data = await fetch(address, raw)
+    got = parse_responses(data, [b"GET", b"OPTIONS", b"OPTIONS"])
     assert [r.status for r in got] == [200, 204, 403, 200, 404]
     assert got[0].body == DATA_JSON
     assert got[0].header(b"access-control-allow-origin") == ORIGIN.encode()
@@ -308,11 +306,8 @@ async def test_floor_answers_pipelined_requests_in_order(tmp_path: Path) -> None
 
 async def test_probe_check_accepts_the_floor_and_names_problems(tmp_path: Path) -> None:
     make_root(tmp_path, large_bytes=1024 * 1024)
-    floor = Floor(str(tmp_path))
-    async with trio.open_nursery() as nursery:
-        serve = functools.partial(trio.serve_tcp, floor.connection, 0, host="127.0.0.1")
-        listeners = await nursery.start(serve)
-        port = listeners[0].socket.getsockname()[1]
+    async with floor_server(tmp_path) as address:
+        port = address.port
         for sc in ALL:
             assert await trio.to_thread.run_sync(probe.check, sc, port) == "", sc.name
         wrong = BY_NAME["simple-get"]
@@ -321,7 +316,6 @@ async def test_probe_check_accepts_the_floor_and_names_problems(tmp_path: Path) 
         )
         problem = await trio.to_thread.run_sync(probe.check, bad, port)
         assert "status 404" in problem
-        nursery.cancel_scope.cancel()
 
 
 def test_wrk_is_installed_for_the_quick_run() -> None:

@@ -7,37 +7,34 @@ logs the refusal reason.
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import trio
 
-from minicors.accesslog import AccessLog
 from minicors.config import Config
 from minicors.cors import CorsPolicy
-from minicors.server import BoundAddress, Server
 
-from .conftest import Parsed, fetch, parse_responses
+from ..conftest import Live, Parsed, live_server, request
 
 PREFLIGHT_VARY = b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
 EXPOSE = b"ETag, Link, Location, X-Total-Count"
 
 
 @dataclass
-class Live:
-    address: BoundAddress
-    log: io.StringIO
+class Api:
+    """A live server under one policy, asked as the page's origin would (`Host: api.test`)."""
+
+    live: Live
 
     async def send(self, method: str, path: str, headers: Sequence[tuple[str, str]] = ()) -> Parsed:
-        lines = [f"{method} {path} HTTP/1.1", "Host: api.test", "Connection: close"]
-        lines += [f"{name}: {value}" for name, value in headers]
-        raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        (response,) = parse_responses(await fetch(self.address, raw), [method.encode()])
-        return response
+        return await request(self.live.address, method, path, headers, host="api.test")
+
+    @property
+    def log(self) -> str:
+        return self.live.log
 
 
 @pytest.fixture
@@ -49,13 +46,9 @@ def root(tmp_path: Path) -> Path:
 
 
 @asynccontextmanager
-async def serving(root: Path, policy: CorsPolicy) -> AsyncIterator[Live]:
-    log = io.StringIO()
-    server = Server(Config(root=str(root), port=0, cors=policy), access_log=AccessLog(stream=log))
-    async with trio.open_nursery() as nursery:
-        address = await nursery.start(server.serve)
-        yield Live(address=address, log=log)
-        nursery.cancel_scope.cancel()
+async def serving(root: Path, policy: CorsPolicy) -> AsyncIterator[Api]:
+    async with live_server(Config(root=str(root), cors=policy)) as live:
+        yield Api(live)
 
 
 def acx(response: Parsed) -> dict[bytes, bytes]:
@@ -96,7 +89,7 @@ async def test_allowed_preflight_exact_headers(root: Path) -> None:
 async def test_refused_preflight_is_403_text_without_cors_headers(root: Path) -> None:
     async with serving(root, LISTED) as live:
         r = await live.send("OPTIONS", "/data.json", preflight_headers("https://evil.test"))
-        line = [ln for ln in live.log.getvalue().splitlines() if "OPTIONS /data.json" in ln]
+        line = [ln for ln in live.log.splitlines() if "OPTIONS /data.json" in ln]
     assert r.status == 403
     assert r.header(b"content-type") == b"text/plain; charset=utf-8"
     assert b"https://evil.test" in r.body
@@ -128,7 +121,7 @@ async def test_refused_preflight_names_what_failed(
 ) -> None:
     async with serving(root, policy) as live:
         r = await live.send("OPTIONS", "/data.json", request_headers)
-        log = live.log.getvalue()
+        log = live.log
     assert r.status == 403 and acx(r) == {}
     assert needle in r.body.decode()
     assert needle in log
@@ -148,7 +141,7 @@ async def test_simple_request_allowed_and_refused(root: Path) -> None:
         ok = await live.send("GET", "/data.json", [("Origin", "https://app.test")])
         bad = await live.send("GET", "/data.json", [("Origin", "https://evil.test")])
         none = await live.send("GET", "/data.json")
-        log = live.log.getvalue()
+        log = live.log
     assert ok.status == 200 and ok.body == b'{"a": 1}\n'
     assert acx(ok) == {
         b"access-control-allow-origin": b"https://app.test",

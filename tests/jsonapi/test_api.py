@@ -29,10 +29,9 @@ DB: dict[str, Any] = {
 
 
 @pytest.fixture
-def db_file(tmp_path: Path) -> Path:
-    path = tmp_path / "db.json"
-    path.write_text(json.dumps(DB, indent=2) + "\n")
-    return path
+def db_document() -> dict[str, Any]:
+    """`db_file` (tests/jsonapi/conftest.py) holds `DB` in this module."""
+    return DB
 
 
 @pytest.fixture

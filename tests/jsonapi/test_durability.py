@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .procs import run_to_exit, running
+from ..procs import run_to_exit, running
 
 SOAK = os.environ.get("MINICORS_SOAK") == "1"
 ROUNDS = 200 if SOAK else 20

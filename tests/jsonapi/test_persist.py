@@ -23,22 +23,11 @@ from minicors.messages import Request, Response
 from minicors.options import ApiOptions
 
 
-def write_db(path: Path, value: Any) -> None:
-    path.write_text(json.dumps(value, indent=2) + "\n")
-
-
 def edit_outside(path: Path, text: str) -> None:
     """An editor's save: new content under the same name (a new inode, like most editors)."""
     temporary = path.with_name("editor-save.tmp")
     temporary.write_text(text)
     os.replace(temporary, path)
-
-
-@pytest.fixture
-def db_file(tmp_path: Path) -> Path:
-    path = tmp_path / "db.json"
-    write_db(path, {"items": [{"id": 1, "v": 0}], "profile": {"name": "me"}})
-    return path
 
 
 async def post(api: JsonApi, target: str, value: Any) -> Response:

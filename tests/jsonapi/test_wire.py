@@ -7,52 +7,26 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import trio
 
 from minicors.config import Config
 from minicors.options import ApiOptions, Limits
-from minicors.server import BoundAddress, serve
+from minicors.server import BoundAddress
 
-from .conftest import Parsed, fetch, parse_responses
+from ..conftest import Parsed, live_server, request
 
 ORIGIN = "http://localhost:5173"  # allowed by the default loopback policy
-
-
-@pytest.fixture
-def db_file(tmp_path: Path) -> Path:
-    path = tmp_path / "db.json"
-    path.write_text('{"items": [{"id": 1, "t": "a"}], "profile": {"name": "me"}}\n')
-    return path
 
 
 @pytest.fixture
 async def address(tmp_path: Path, db_file: Path) -> AsyncIterator[BoundAddress]:
     config = Config(
         root=str(tmp_path),
-        port=0,
         access_log=False,
         api=ApiOptions(file=str(db_file)),
         limits=Limits(max_body_bytes=4096),
     )
-    async with trio.open_nursery() as nursery:
-        yield await nursery.start(serve, config)
-        nursery.cancel_scope.cancel()
-
-
-async def exchange(
-    address: BoundAddress,
-    method: str,
-    target: str,
-    body: bytes = b"",
-    headers: dict[str, str] | None = None,
-) -> Parsed:
-    lines = [f"{method} {target} HTTP/1.1", "Host: t", "Connection: close"]
-    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    if body or method in ("POST", "PUT", "PATCH"):
-        lines.append(f"Content-Length: {len(body)}")
-    raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-    (response,) = parse_responses(await fetch(address, raw), [method.encode()])
-    return response
+    async with live_server(config) as live:
+        yield live.address
 
 
 def hdr(response: Parsed, name: str) -> str | None:
@@ -68,7 +42,7 @@ JSON = {"Content-Type": "application/json", "Origin": ORIGIN}
 async def test_post_then_get_with_cors_exposing_the_api_headers(
     address: BoundAddress, db_file: Path
 ) -> None:
-    created = await exchange(address, "POST", "/api/items", b'{"t": "b"}', JSON)
+    created = await request(address, "POST", "/api/items", JSON, b'{"t": "b"}')
     assert created.status == 201
     assert json.loads(created.body) == {"id": 2, "t": "b"}
     assert hdr(created, "location") == "/api/items/2"
@@ -78,34 +52,34 @@ async def test_post_then_get_with_cors_exposing_the_api_headers(
     }
     assert {"etag", "link", "location", "x-total-count"} <= exposed
     assert json.loads(db_file.read_text())["items"][-1] == {"id": 2, "t": "b"}
-    listed = await exchange(
+    listed = await request(
         address, "GET", "/api/items?_page=1&_limit=1", headers={"Origin": ORIGIN}
     )
     assert hdr(listed, "x-total-count") == "2"
     assert hdr(listed, "link") is not None
-    assert json.loads(listed.body) == [{"id": 1, "t": "a"}]
+    assert json.loads(listed.body) == [{"id": 1, "v": 0}]
 
 
 async def test_conditional_get_is_304_without_a_body(address: BoundAddress) -> None:
-    first = await exchange(address, "GET", "/api/items/1")
+    first = await request(address, "GET", "/api/items/1")
     tag = hdr(first, "etag")
     assert tag is not None
-    again = await exchange(address, "GET", "/api/items/1", headers={"If-None-Match": tag})
+    again = await request(address, "GET", "/api/items/1", headers={"If-None-Match": tag})
     assert again.status == 304
     assert again.body == b""
     assert hdr(again, "etag") == tag
 
 
 async def test_head_frames_like_get(address: BoundAddress) -> None:
-    get = await exchange(address, "GET", "/api/items")
-    head = await exchange(address, "HEAD", "/api/items")
+    get = await request(address, "GET", "/api/items")
+    head = await request(address, "HEAD", "/api/items")
     assert head.status == 200
     assert head.body == b""
     assert hdr(head, "content-length") == str(len(get.body))
 
 
 async def test_preflight_for_a_put_is_answered_before_the_api(address: BoundAddress) -> None:
-    response = await exchange(
+    response = await request(
         address,
         "OPTIONS",
         "/api/items/1",
@@ -121,31 +95,31 @@ async def test_preflight_for_a_put_is_answered_before_the_api(address: BoundAddr
 
 
 async def test_plain_options_lists_the_methods(address: BoundAddress) -> None:
-    response = await exchange(address, "OPTIONS", "/api/profile")
+    response = await request(address, "OPTIONS", "/api/profile")
     assert response.status == 204
     assert hdr(response, "allow") == "GET, HEAD, PUT, PATCH, OPTIONS"
 
 
 async def test_errors_are_json_over_the_wire(address: BoundAddress, db_file: Path) -> None:
     before = db_file.read_bytes()
-    wrong_type = await exchange(
-        address, "POST", "/api/items", b"{}", {"Content-Type": "text/plain", "Origin": ORIGIN}
+    wrong_type = await request(
+        address, "POST", "/api/items", {"Content-Type": "text/plain", "Origin": ORIGIN}, b"{}"
     )
     assert wrong_type.status == 415
     assert hdr(wrong_type, "content-type") == "application/json"
     assert "application/json" in json.loads(wrong_type.body)["error"]
     assert hdr(wrong_type, "access-control-allow-origin") == ORIGIN  # the page can read why
-    method = await exchange(address, "DELETE", "/api/items", headers={"Origin": ORIGIN})
+    method = await request(address, "DELETE", "/api/items", headers={"Origin": ORIGIN})
     assert (method.status, hdr(method, "allow")) == (405, "GET, HEAD, POST, OPTIONS")
-    too_big = await exchange(address, "POST", "/api/items", b"{" + b" " * 5000 + b"}", JSON)
+    too_big = await request(address, "POST", "/api/items", JSON, b"{" + b" " * 5000 + b"}")
     assert too_big.status == 413
     assert db_file.read_bytes() == before
 
 
 async def test_an_absolute_form_target_reaches_the_api(address: BoundAddress) -> None:
     # RFC 9112 §3.2.2: `GET http://host/api/items` names the same resource as `/api/items`.
-    plain = await exchange(address, "GET", "/api/items")
-    absolute = await exchange(address, "GET", "http://127.0.0.1/api/items")
+    plain = await request(address, "GET", "/api/items")
+    absolute = await request(address, "GET", "http://127.0.0.1/api/items")
     assert absolute.status == plain.status == 200
     assert hdr(absolute, "content-type") == "application/json"
     assert absolute.body == plain.body

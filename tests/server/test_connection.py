@@ -20,7 +20,7 @@ from minicors.options import Limits
 from minicors.protocol import HeadCache, HttpConnection, render_head
 from minicors.server.answers import SMALL_BODY
 
-from .conftest import Exchange, echo_app, run_exchange
+from ..conftest import Exchange, echo_app, run_exchange
 
 GET = b"GET /a HTTP/1.1\r\nHost: t\r\n\r\n"
 

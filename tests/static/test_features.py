@@ -9,26 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from minicors.messages import FileBody, Request, Response, StreamBody
+from minicors.messages import FileBody, Request, StreamBody
 from minicors.options import StaticOptions
 from minicors.static import StaticFiles
 
-from .conftest import read_body
+from ..conftest import read_body
+from .conftest import get, header, open_fds
 
 APP_JS = b"console.log('identity');\n" * 100
 APP_JS_BR = b"pretend-brotli-bytes"
 APP_JS_GZ = gzip.compress(APP_JS, mtime=0)
 BROWSER_AE = ("accept-encoding", "gzip, deflate, br, zstd")
 NAVIGATE = ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
-
-
-def header(response: Response, name: str) -> str | None:
-    value = response.header(name.encode())
-    return None if value is None else value.decode("latin-1")
-
-
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
 
 
 @pytest.fixture
@@ -45,16 +37,7 @@ def root(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def get(files: StaticFiles, target: str, *headers: tuple[str, str]) -> Response:
-    return files.handle(Request.build("GET", target, headers))
-
-
 # --- precompressed siblings ----------------------------------------------------------------
-
-
-@pytest.fixture
-def files(root: Path) -> StaticFiles:
-    return StaticFiles(str(root), StaticOptions())
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """StaticFiles.handle on a real temporary tree: files, validators, conditionals, ranges, HEAD.
 
-Security (traversal, symlinks, dotfiles) is in test_static_security.py; compression, listings,
-SPA mode and caching in test_static_features.py; the wire in test_static_wire.py.
+Security (traversal, symlinks, dotfiles) is in test_security.py; compression, listings,
+SPA mode and caching in test_features.py; the wire in test_wire.py.
 """
 
 from __future__ import annotations
@@ -13,30 +13,22 @@ from pathlib import Path
 import pytest
 
 from minicors.errors import ConfigError
-from minicors.messages import FileBody, Request, Response
+from minicors.messages import FileBody, Request
 from minicors.options import StaticOptions
 from minicors.static import StaticFiles
 
-from .conftest import read_body
+from ..conftest import read_body
+from .conftest import get, header, open_fds
 
 MTIME = 1_700_000_000  # Tue, 14 Nov 2023 22:13:20 GMT
 LAST_MODIFIED = "Tue, 14 Nov 2023 22:13:20 GMT"
 DIGITS = b"0123456789" * 10  # 100 bytes
 
 
-def header(response: Response, name: str) -> str | None:
-    value = response.header(name.encode())
-    return None if value is None else value.decode("latin-1")
-
-
 def etag_of(files: StaticFiles, target: str) -> str:
     value = header(files.handle(Request.build("HEAD", target)), "etag")
     assert value is not None
     return value
-
-
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
 
 
 @pytest.fixture
@@ -51,15 +43,6 @@ def root(tmp_path: Path) -> Path:
     for path in tmp_path.rglob("*"):
         os.utime(path, (MTIME, MTIME))
     return tmp_path
-
-
-@pytest.fixture
-def files(root: Path) -> StaticFiles:
-    return StaticFiles(str(root), StaticOptions())
-
-
-def get(files: StaticFiles, target: str, *headers: tuple[str, str]) -> Response:
-    return files.handle(Request.build("GET", target, headers))
 
 
 def test_missing_root_is_a_config_error(tmp_path: Path) -> None:

@@ -21,6 +21,8 @@ from minicors.options import StaticOptions
 from minicors.static import StaticFiles
 from minicors.static.cache import EntityCache
 
+from .conftest import get
+
 JSON = b'{"id": 1, "name": "minicors"}\n'
 TICK_S = 0.03  # longer than any file-system timestamp granularity (Linux: a few ms)
 
@@ -43,10 +45,6 @@ def opens(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
     monkeypatch.setattr(os, "open", counting_open)
     yield seen
-
-
-def get(files: StaticFiles, path: str, *headers: tuple[str, str], method: str = "GET") -> Response:
-    return files.handle(Request.build(method, path, list(headers)))
 
 
 def body_of(response: Response) -> bytes:

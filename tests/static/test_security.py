@@ -18,7 +18,7 @@ from minicors.messages import Request
 from minicors.options import StaticOptions
 from minicors.static import StaticFiles
 
-from .conftest import read_body
+from ..conftest import read_body
 
 SECRET = b"TOP-SECRET-outside-root\n"
 

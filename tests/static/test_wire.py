@@ -1,4 +1,4 @@
-"""Static files through the real server on 127.0.0.1, read by an h11 client.
+"""Static files through the real server on 127.0.0.1, read by conftest's wire client.
 
 What only the wire shows: Content-Length derived from the FileBody, no body on HEAD/304,
 chunked gzip, descriptors released after sendfile, and a 200 MB file streamed byte-exact with
@@ -9,78 +9,23 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import random
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import h11
 import pytest
 import trio
 
 from minicors.config import Config
 from minicors.options import StaticOptions
-from minicors.server import serve
+
+from ..conftest import Live, Parsed, WireClient, connect, live_server
+from .conftest import open_fds
 
 DIGITS = b"0123456789" * 10
 JS = b"export const answer = 42;\n" * 200
 JS_BR = b"brotli-stand-in"
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes = b""
-    sha256: str = ""
-    size: int = 0
-    chunked: bool = False
-    raw_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-
-
-async def fetch(
-    stream: trio.SocketStream,
-    conn: h11.Connection,
-    method: str,
-    target: str,
-    *headers: tuple[str, str],
-    keep_body: bool = True,
-) -> Reply:
-    """One request/response on a kept-alive connection; the body is hashed as it arrives."""
-    request = h11.Request(method=method, target=target, headers=[("host", "127.0.0.1"), *headers])
-    await stream.send_all((conn.send(request) or b"") + (conn.send(h11.EndOfMessage()) or b""))
-    digest = hashlib.sha256()
-    reply: Reply | None = None
-    parts: list[bytes] = []
-    while True:
-        event = conn.next_event()
-        if event is h11.NEED_DATA:
-            conn.receive_data(await stream.receive_some(1 << 20))
-            continue
-        if isinstance(event, h11.Response):
-            raw = list(event.headers)
-            reply = Reply(
-                status=event.status_code,
-                headers={n.decode(): v.decode("latin-1") for n, v in raw},
-                raw_headers=raw,
-                chunked=any(n == b"transfer-encoding" for n, _ in raw),
-            )
-        elif isinstance(event, h11.Data):
-            assert reply is not None
-            digest.update(event.data)
-            reply.size += len(event.data)
-            if keep_body:
-                parts.append(bytes(event.data))
-        elif isinstance(event, h11.EndOfMessage):
-            assert reply is not None
-            reply.body = b"".join(parts)
-            reply.sha256 = digest.hexdigest()
-            if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
-                conn.start_next_cycle()
-            return reply
-        else:
-            raise AssertionError(f"unexpected event {event!r}")
+HOST = "127.0.0.1"
 
 
 @pytest.fixture
@@ -95,106 +40,99 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def server(root: Path) -> AsyncIterator[int]:
+async def live(root: Path) -> AsyncIterator[Live]:
     config = Config(
         root=str(root),
-        port=0,
         access_log=False,
         static=StaticOptions(gzip=True, gzip_min_bytes=1024),
     )
-    async with trio.open_nursery() as nursery:
-        address = await nursery.start(serve, config)
-        yield address.port
-        nursery.cancel_scope.cancel()
+    async with live_server(config) as running:
+        yield running
 
 
-async def connect(port: int) -> tuple[trio.SocketStream, h11.Connection]:
-    return await trio.open_tcp_stream("127.0.0.1", port), h11.Connection(h11.CLIENT)
+async def ask(
+    client: WireClient, target: str, *headers: tuple[str, str], method: str = "GET"
+) -> Parsed:
+    """One request on the client's kept-alive connection, and its response."""
+    return await client.request(method, target, headers, host=HOST)
 
 
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
-
-
-async def test_get_head_304_206_416_on_one_connection(server: int) -> None:
+async def test_get_head_304_206_416_on_one_connection(live: Live) -> None:
     with trio.fail_after(20):
-        stream, conn = await connect(server)
-        async with stream:
-            r = await fetch(stream, conn, "GET", "/digits.txt")
+        async with connect(live.address) as client:
+            r = await ask(client, "/digits.txt")
             assert r.status == 200
             assert r.body == DIGITS
-            assert r.headers["content-length"] == "100"
-            assert r.headers["content-type"] == "text/plain; charset=utf-8"
-            assert r.headers["accept-ranges"] == "bytes"
-            assert "date" in r.headers and "last-modified" in r.headers
-            etag = r.headers["etag"]
+            assert r.header(b"content-length") == b"100"
+            assert r.header(b"content-type") == b"text/plain; charset=utf-8"
+            assert r.header(b"accept-ranges") == b"bytes"
+            assert r.header(b"date") is not None and r.header(b"last-modified") is not None
+            etag = r.header(b"etag")
+            assert etag is not None
 
-            h = await fetch(stream, conn, "HEAD", "/digits.txt")
+            h = await ask(client, "/digits.txt", method="HEAD")
             assert h.status == 200
             assert h.body == b""
-            assert h.headers["content-length"] == "100"
-            assert h.headers["etag"] == etag
+            assert h.header(b"content-length") == b"100"
+            assert h.header(b"etag") == etag
 
-            n = await fetch(stream, conn, "GET", "/digits.txt", ("if-none-match", etag))
+            n = await ask(client, "/digits.txt", ("if-none-match", etag.decode()))
             assert n.status == 304
             assert n.body == b""
-            assert n.headers["etag"] == etag
-            assert n.headers.get("content-length") in (None, "100")
+            assert n.header(b"etag") == etag
+            assert n.header(b"content-length") in (None, b"100")
 
-            p = await fetch(stream, conn, "GET", "/digits.txt", ("range", "bytes=10-19"))
+            p = await ask(client, "/digits.txt", ("range", "bytes=10-19"))
             assert p.status == 206
             assert p.body == DIGITS[10:20]
-            assert p.headers["content-length"] == "10"
-            assert p.headers["content-range"] == "bytes 10-19/100"
+            assert p.header(b"content-length") == b"10"
+            assert p.header(b"content-range") == b"bytes 10-19/100"
 
-            u = await fetch(stream, conn, "GET", "/digits.txt", ("range", "bytes=100-"))
+            u = await ask(client, "/digits.txt", ("range", "bytes=100-"))
             assert u.status == 416
-            assert u.headers["content-range"] == "bytes */100"
+            assert u.header(b"content-range") == b"bytes */100"
 
-            i = await fetch(
-                stream, conn, "GET", "/digits.txt", ("range", "bytes=0-3"), ("if-range", '"old"')
-            )
+            i = await ask(client, "/digits.txt", ("range", "bytes=0-3"), ("if-range", '"old"'))
             assert i.status == 200
             assert i.body == DIGITS
 
-            x = await fetch(stream, conn, "GET", "/docs")
+            x = await ask(client, "/docs")
             assert x.status == 308
-            assert x.headers["location"] == "/docs/"
-            d = await fetch(stream, conn, "GET", "/docs/")
+            assert x.header(b"location") == b"/docs/"
+            d = await ask(client, "/docs/")
             assert d.body == b"<h1>docs</h1>"
 
 
-async def test_precompressed_and_gzip_on_the_wire(server: int) -> None:
+async def test_precompressed_and_gzip_on_the_wire(live: Live) -> None:
     with trio.fail_after(20):
-        stream, conn = await connect(server)
-        async with stream:
-            r = await fetch(stream, conn, "GET", "/app.js", ("accept-encoding", "gzip, br"))
-            assert r.headers["content-encoding"] == "br"
-            assert "Accept-Encoding" in r.headers["vary"].split(", ")  # CORS adds Origin
+        async with connect(live.address) as client:
+            r = await ask(client, "/app.js", ("accept-encoding", "gzip, br"))
+            assert r.header(b"content-encoding") == b"br"
+            (vary,) = r.header_all(b"vary")
+            assert b"Accept-Encoding" in vary.split(b", ")  # CORS adds Origin
             assert r.body == JS_BR
-            assert r.headers["content-length"] == str(len(JS_BR))
+            assert r.header(b"content-length") == str(len(JS_BR)).encode()
 
-            g = await fetch(stream, conn, "GET", "/style.css", ("accept-encoding", "gzip"))
-            assert g.headers["content-encoding"] == "gzip"
-            assert g.chunked  # length unknown in advance
+            g = await ask(client, "/style.css", ("accept-encoding", "gzip"))
+            assert g.header(b"content-encoding") == b"gzip"
+            assert g.header(b"transfer-encoding") is not None  # chunked: length unknown
             assert gzip.decompress(g.body) == b"a{color:red}\n" * 500
 
-            plain = await fetch(stream, conn, "GET", "/style.css")
-            assert "content-encoding" not in plain.headers
+            plain = await ask(client, "/style.css")
+            assert plain.header(b"content-encoding") is None
             assert plain.body == b"a{color:red}\n" * 500
 
 
-async def test_descriptors_are_released_after_sending(server: int) -> None:
+async def test_descriptors_are_released_after_sending(live: Live) -> None:
     with trio.fail_after(20):
-        stream, conn = await connect(server)
-        async with stream:
-            await fetch(stream, conn, "GET", "/digits.txt")  # warm up lazily opened resources
+        async with connect(live.address) as client:
+            await ask(client, "/digits.txt")  # warm up lazily opened resources
             before = open_fds()
             for _ in range(20):
-                await fetch(stream, conn, "GET", "/digits.txt")
-                await fetch(stream, conn, "HEAD", "/app.js")
-                await fetch(stream, conn, "GET", "/style.css", ("accept-encoding", "gzip"))
-                await fetch(stream, conn, "GET", "/digits.txt", ("range", "bytes=1-2"))
+                await ask(client, "/digits.txt")
+                await ask(client, "/app.js", method="HEAD")
+                await ask(client, "/style.css", ("accept-encoding", "gzip"))
+                await ask(client, "/digits.txt", ("range", "bytes=1-2"))
             assert open_fds() == before
 
 
@@ -231,33 +169,33 @@ def write_sparse_file(path: Path, size: int, seed: int) -> str:
 
 
 @pytest.mark.slow
-async def test_200_mb_file_is_byte_exact_with_flat_memory(root: Path, server: int) -> None:
+async def test_200_mb_file_is_byte_exact_with_flat_memory(root: Path, live: Live) -> None:
     size = 200 * 1024 * 1024 + 12345  # not a multiple of any buffer size
     big = root / "big.bin"
     expected = write_sparse_file(big, size, seed=20240601)
     try:
-        await _download_and_check(big, size, expected, server)
+        await _download_and_check(big, size, expected, live)
     finally:
         big.unlink()  # pytest keeps recent temp dirs: do not leave 200 MB behind
 
 
-async def _download_and_check(big: Path, size: int, expected: str, server: int) -> None:
+async def _download_and_check(big: Path, size: int, expected: str, live: Live) -> None:
     with trio.fail_after(120):
-        stream, conn = await connect(server)
-        async with stream:
-            await fetch(stream, conn, "GET", "/digits.txt")
+        async with connect(live.address) as client:
+            await ask(client, "/digits.txt")
             reset_peak_rss()
             rss_before = _status_bytes("VmRSS")
-            r = await fetch(stream, conn, "GET", "/big.bin", keep_body=False)
+            r = await client.request("GET", "/big.bin", host=HOST, keep_body=False)
             peak = _status_bytes("VmHWM")
             assert r.status == 200
-            assert r.headers["content-length"] == str(size)
+            assert r.header(b"content-length") == str(size).encode()
             assert r.size == size
+            assert r.body == b""  # counted and hashed, never held
             assert r.sha256 == expected
             # A 206 from deep inside the file, too.
             start = size - 5_000_000
-            p = await fetch(
-                stream, conn, "GET", "/big.bin", ("range", f"bytes={start}-"), keep_body=False
+            p = await client.request(
+                "GET", "/big.bin", [("range", f"bytes={start}-")], host=HOST, keep_body=False
             )
             assert p.status == 206
             assert p.size == 5_000_000
