@@ -146,18 +146,17 @@ class HttpConnection:
         self._pos = self._scan = stop
         self._line_ok = False
         self._event = event
-        request, framing = check_fields(event, head, lines, self._limits.max_body_bytes, self._peer)
-        self._keep = framing.keep_alive
+        request, (chunked, length, self._keep, expects_continue) = check_fields(
+            event, head, lines, self._limits.max_body_bytes, self._peer
+        )
         self._http11 = event.http_version == b"1.1"
-        if not framing.chunked and not framing.length:
+        if not chunked and not length:
             # RFC 9112 §6.3: no framing headers (or a zero length), no body.
             self.phase = Phase.RESPONSE
             return request
         self._pending = request
-        self._body = BodyReader(
-            conn, chunked=framing.chunked, length=framing.length, limits=self._limits
-        )
-        self._continue = framing.expects_continue
+        self._body = BodyReader(conn, chunked=chunked, length=length, limits=self._limits)
+        self._continue = expects_continue
         self.phase = Phase.BODY
         return self._read_body()
 

@@ -11,7 +11,6 @@ the same answer however its bytes were split.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
 import h11
 
@@ -32,20 +31,17 @@ _VALID_HOSTS: set[bytes] = set()  # Host values already found valid (bounded bel
 _VALID_HOSTS_MAX = 1024
 
 
-class Framing(NamedTuple):
-    """How a checked request's body is framed, and what its connection wants."""
-
-    chunked: bool  # the body is chunked
-    length: int  # else its Content-Length (0: no body)
-    keep_alive: bool  # RFC 9112 §9.3: HTTP/1.1 without `Connection: close`
-    expects_continue: bool  # `Expect: 100-continue` in HTTP/1.1
+# How a checked request's body is framed and what its connection wants, as a plain tuple
+# (built once per request): (chunked, Content-Length or 0, keep-alive per RFC 9112 §9.3,
+# `Expect: 100-continue` in HTTP/1.1).
+Framing = tuple[bool, int, bool, bool]
 
 
 def check_fields(
     event: h11.Request, head: bytes, lines: int, max_body_bytes: int, peer: str
 ) -> tuple[Request, Framing]:
-    """The request (its body still to come when the framing has one), or `ProtocolError`.
-    `lines` counts the head's CRLF-ended lines."""
+    """The request (its body still to come when the framing has one) and its framing, or
+    `ProtocolError`.  `lines` counts the head's CRLF-ended lines."""
     method, version = event.method, event.http_version
     target = event.target.decode("ascii")
     if version != b"1.1" and version != b"1.0":
@@ -97,7 +93,7 @@ def check_fields(
         http_version=version.decode("ascii"),
         peer=peer,
     )
-    return request, Framing(
+    return request, (
         te is not None,
         size,
         http11 and (connection is None or not has_token(connection, b"close")),
