@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import random
@@ -13,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from minicors import __version__
+from minicors.config import LIMIT_KEYS, load
+from minicors.errors import ConfigError
+from minicors.options import Limits
 
 from .procs import run_to_exit, running
 
@@ -69,6 +73,26 @@ def test_serve_help_lists_flags() -> None:
     assert result.returncode == 0
     for flag in ("--port", "--host", "--config", "--allow-origin", "--grace-period", "--api"):
         assert flag in result.stdout
+
+
+def test_every_limit_has_a_flag_and_a_config_key(tmp_path: Path) -> None:
+    """Each Limits field is settable both ways, and what is set reaches the Config."""
+    fields = {f.name for f in dataclasses.fields(Limits)}
+    assert set(LIMIT_KEYS) == fields
+    help_text = run_to_exit(["serve", "--help"]).stdout
+    for flag in ("--max-body-chunks", "--body-timeout", "--body-min-rate", "--send-timeout"):
+        assert flag in help_text
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        "[limits]\nmax_body_chunks = 50\nbody_timeout_s = 2\nbody_min_rate = 64\n"
+        "send_timeout_s = 3.5\n"
+    )
+    limits = load({"limits.body_timeout_s": 4.0}, str(cfg)).limits
+    assert (limits.max_body_chunks, limits.body_min_rate, limits.send_timeout_s) == (50, 64, 3.5)
+    assert limits.body_timeout_s == 4.0  # the flag wins over the file
+    cfg.write_text("[limits]\nsend_timeout_s = 0\n")
+    with pytest.raises(ConfigError, match="send_timeout_s"):
+        load({}, str(cfg))
 
 
 def _assert_usage_error(result: object, *needles: str) -> None:
