@@ -126,23 +126,27 @@ class HttpConnection:
         while buf.startswith(b"\r\n", start):
             start += 2
         limit = self._limits.max_head_bytes
-        end = buf.find(b"\r\n\r\n", start if start > self._scan else self._scan)
-        if end < 0 or end + 4 - pos > limit:
-            return self._incomplete_head(buf, pos, start, limit)
-        stop = end + 4
-        head = buf[start:stop]
-        self._is_head = head.startswith(b"HEAD ")  # even a refusal of it carries no body
-        lines = line_count(head)
-        if lines < 0:
-            _refuse_head(head)
-        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=limit)
-        conn.receive_data(head)
-        try:
-            event = conn.next_event()
-        except h11.RemoteProtocolError as exc:
-            raise h11_refusal(exc, head) from None
-        if not isinstance(event, h11.Request):  # a whole head always yields a Request
-            raise ProtocolError(400, "malformed request head")
+        parsed = _parse_whole(buf, start, limit) if buf.endswith(b"\r\n\r\n") else None
+        if parsed is not None:
+            event, conn, stop = parsed
+            if stop - pos > limit:
+                return self._incomplete_head(buf, pos, start, limit)
+            head = buf[start:stop]
+            self._is_head = head.startswith(b"HEAD ")  # even a refusal of it carries no body
+            lines = line_count(head)
+            if lines < 0:
+                _refuse_head(head)
+        else:
+            end = buf.find(b"\r\n\r\n", start if start > self._scan else self._scan)
+            if end < 0 or end + 4 - pos > limit:
+                return self._incomplete_head(buf, pos, start, limit)
+            stop = end + 4
+            head = buf[start:stop]
+            self._is_head = head.startswith(b"HEAD ")  # even a refusal of it carries no body
+            lines = line_count(head)
+            if lines < 0:
+                _refuse_head(head)
+            event, conn = _parse_head(head, limit)
         self._pos = self._scan = stop
         self._line_ok = False
         self._event = event
@@ -155,6 +159,9 @@ class HttpConnection:
             self.phase = Phase.RESPONSE
             return request
         self._pending = request
+        if parsed is not None and stop < len(buf):
+            # h11 read past the head: a reader for the body starts from the head alone.
+            conn = _parse_head(head, limit)[1]
         self._body = BodyReader(conn, chunked=chunked, length=length, limits=self._limits)
         self._continue = expects_continue
         self.phase = Phase.BODY
@@ -269,6 +276,37 @@ class HttpConnection:
         if self._is_head:
             return head, 0
         return head + body, len(body)
+
+
+def _parse_whole(
+    buf: bytes, start: int, limit: int
+) -> tuple[h11.Request, h11.Connection, int] | None:
+    """The common case, a read that ends with a blank line: h11 is handed everything from
+    `start` and finds where the head ends itself (so the bytes are scanned once, not twice).
+    (event, the connection that read it, the head's end in `buf`), or None to take the
+    careful path, which gives the precise answer to whatever h11 did not accept."""
+    conn = h11.Connection(h11.SERVER, max_incomplete_event_size=limit)
+    conn.receive_data(buf[start:] if start else buf)
+    try:
+        event = conn.next_event()
+    except h11.RemoteProtocolError:
+        return None
+    if not isinstance(event, h11.Request):
+        return None
+    return event, conn, len(buf) - len(conn.trailing_data[0])
+
+
+def _parse_head(head: bytes, limit: int) -> tuple[h11.Request, h11.Connection]:
+    """h11's reading of exactly one whole head (refusals in words, in stream order)."""
+    conn = h11.Connection(h11.SERVER, max_incomplete_event_size=limit)
+    conn.receive_data(head)
+    try:
+        event = conn.next_event()
+    except h11.RemoteProtocolError as exc:
+        raise h11_refusal(exc, head) from None
+    if not isinstance(event, h11.Request):  # a whole head always yields a Request
+        raise ProtocolError(400, "malformed request head")
+    return event, conn
 
 
 def _refuse_head(head: bytes) -> NoReturn:
