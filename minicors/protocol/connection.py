@@ -43,6 +43,17 @@ class Phase(Enum):
     CLOSED = "closed"
 
 
+_NEAR = 512  # a head this short is found by a look at its own bytes
+# The phases as module constants: looked up once per use, on the path every request takes.
+_IDLE, _HEAD, _BODY, _RESPONSE, _CLOSED = (
+    Phase.IDLE,
+    Phase.HEAD,
+    Phase.BODY,
+    Phase.RESPONSE,
+    Phase.CLOSED,
+)
+
+
 class HttpConnection:
     """The protocol state of one connection (see the module docstring)."""
 
@@ -81,8 +92,6 @@ class HttpConnection:
             self._buf = self._buf[pos:] + data
             self._scan = max(0, self._scan - pos)
         self._pos = 0
-        if self.phase is Phase.IDLE:
-            self.phase = Phase.HEAD
 
     @property
     def buffered(self) -> int:
@@ -107,14 +116,15 @@ class HttpConnection:
     def next_request(self) -> Request | Need:
         """The next complete request (body read), or what is needed first.  Raises
         `ProtocolError` for bytes minicors refuses; the connection is then closed."""
+        phase = self.phase
         try:
-            if self.phase is Phase.BODY:
+            if phase is _BODY:
                 return self._read_body()
-            if self.phase is Phase.RESPONSE or self.phase is Phase.CLOSED:
+            if phase is _RESPONSE or phase is _CLOSED:
                 raise RuntimeError("next_request() while a response is due or after closing")
             return self._read_head()
         except ProtocolError:
-            self.phase = Phase.CLOSED
+            self.phase = _CLOSED
             raise
 
     def _read_head(self) -> Request | Need:
@@ -126,7 +136,13 @@ class HttpConnection:
         while buf.startswith(b"\r\n", start):
             start += 2
         limit = self._limits.max_head_bytes
-        parsed = _parse_whole(buf, start, limit) if buf.endswith(b"\r\n\r\n") else None
+        # Most heads are short: look for their end close by.  A long one (a big cookie) in a
+        # read that ends with a blank line and could be that one head is left to h11 to
+        # delimit, so its bytes are scanned once rather than twice.
+        end = buf.find(b"\r\n\r\n", start, start + _NEAR)
+        parsed = None
+        if end < 0 and len(buf) - start <= limit and buf.endswith(b"\r\n\r\n"):
+            parsed = _parse_whole(buf, start, limit)
         if parsed is not None:
             event, conn, stop = parsed
             if stop - pos > limit:
@@ -137,7 +153,8 @@ class HttpConnection:
             if lines < 0:
                 _refuse_head(head)
         else:
-            end = buf.find(b"\r\n\r\n", start if start > self._scan else self._scan)
+            if end < 0:
+                end = buf.find(b"\r\n\r\n", start if start > self._scan else self._scan)
             if end < 0 or end + 4 - pos > limit:
                 return self._incomplete_head(buf, pos, start, limit)
             stop = end + 4
@@ -148,7 +165,8 @@ class HttpConnection:
                 _refuse_head(head)
             event, conn = _parse_head(head, limit)
         self._pos = self._scan = stop
-        self._line_ok = False
+        if self._line_ok:
+            self._line_ok = False
         self._event = event
         request, (chunked, length, self._keep, expects_continue) = check_fields(
             event, head, lines, self._limits.max_body_bytes, self._peer
@@ -156,7 +174,7 @@ class HttpConnection:
         self._http11 = event.http_version == b"1.1"
         if not chunked and not length:
             # RFC 9112 §6.3: no framing headers (or a zero length), no body.
-            self.phase = Phase.RESPONSE
+            self.phase = _RESPONSE
             return request
         self._pending = request
         if parsed is not None and stop < len(buf):
@@ -164,12 +182,13 @@ class HttpConnection:
             conn = _parse_head(head, limit)[1]
         self._body = BodyReader(conn, chunked=chunked, length=length, limits=self._limits)
         self._continue = expects_continue
-        self.phase = Phase.BODY
+        self.phase = _BODY
         return self._read_body()
 
     def _incomplete_head(self, buf: bytes, pos: int, start: int, limit: int) -> Need:
         """No whole head yet: refuse now what is already wrong, in stream order (so a head
         fed byte by byte gets the answer it gets in one piece), else ask for more."""
+        self.phase = _HEAD  # part of a head (or empty lines before one) has arrived
         prefix = buf[start : pos + limit]
         self._is_head = prefix.startswith(b"HEAD ")  # even a refusal of it carries no body
         line_end = prefix.find(b"\r\n")
@@ -184,7 +203,7 @@ class HttpConnection:
         self._scan = max(start, len(buf) - 3)
         if self._eof:
             if start >= len(buf):
-                self.phase = Phase.CLOSED
+                self.phase = _CLOSED
                 return Need.CLOSED
             raise ProtocolError(400, "the connection closed before the request head was complete")
         return Need.DATA
@@ -199,7 +218,7 @@ class HttpConnection:
             return Need.DATA
         self._body = self._pending = None
         self._continue = False
-        self.phase = Phase.RESPONSE
+        self.phase = _RESPONSE
         return dataclasses.replace(request, body=reader.body())
 
     @property
@@ -254,9 +273,9 @@ class HttpConnection:
         self._answering = self._is_head = False
         self._event = None
         if self._keep:
-            self.phase = Phase.HEAD if self._pos < len(self._buf) else Phase.IDLE
+            self.phase = _IDLE  # (next_request says HEAD if part of the next one is here)
             return True
-        self.phase = Phase.CLOSED
+        self.phase = _CLOSED
         return False
 
     def error_answer(self, error: HttpError) -> tuple[bytes, int]:
@@ -266,7 +285,7 @@ class HttpConnection:
         if self._answering:
             return b"", 0
         self._answering = True
-        self.phase = Phase.CLOSED
+        self.phase = _CLOSED
         response = error_response(error)
         body = response.body
         assert isinstance(body, bytes)  # noqa: S101 - error_response makes bytes
@@ -281,7 +300,7 @@ class HttpConnection:
 def _parse_whole(
     buf: bytes, start: int, limit: int
 ) -> tuple[h11.Request, h11.Connection, int] | None:
-    """The common case, a read that ends with a blank line: h11 is handed everything from
+    """A long head in a read that ends with a blank line: h11 is handed everything from
     `start` and finds where the head ends itself (so the bytes are scanned once, not twice).
     (event, the connection that read it, the head's end in `buf`), or None to take the
     careful path, which gives the precise answer to whatever h11 did not accept."""
