@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck pytest chromium bench bench-tools clean
+.PHONY: run test lint typecheck pytest chromium nss-tools bench bench-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 # The demo API writes to a working copy, so trying the example never dirties the checkout.
 run: $(VENV)/.run-installed
 	@mkdir -p .run && [ -f .run/db.json ] || cp examples/db.json .run/db.json
-	$(BIN)/minicors serve examples/public --api .run/db.json
+	$(BIN)/minicors serve examples/public --api .run/db.json --reload $(ARGS)
 
 # Debian's Chromium for the browser tests (never a downloaded browser build).
 chromium:
@@ -35,6 +35,14 @@ chromium:
 		echo "installing Debian's chromium"; \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+# Debian's certutil (libnss3-tools): `minicors tls trust` and its tests write NSS databases.
+nss-tools:
+	@if ! command -v certutil >/dev/null; then \
+		echo "installing Debian's libnss3-tools"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnss3-tools >/dev/null; \
 	fi
 
 lint: $(VENV)/.test-installed
@@ -45,7 +53,7 @@ typecheck: $(VENV)/.test-installed
 	$(BIN)/mypy
 
 # The quick benchmark runs inside the tests (so the harness cannot rot): it needs wrk.
-pytest: $(VENV)/.test-installed chromium bench-tools
+pytest: $(VENV)/.test-installed chromium nss-tools bench-tools
 	$(BIN)/pytest
 
 test: lint typecheck pytest

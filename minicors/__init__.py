@@ -13,7 +13,7 @@ from .config import Config
 from .cors import CorsPolicy, CorsRouter
 from .errors import ConfigError, HttpError, MinicorsError
 from .messages import FileBody, Request, Response
-from .options import ApiOptions, Limits, StaticOptions
+from .options import ApiOptions, Limits, StaticOptions, TlsOptions
 from .server import BoundAddress, run, serve
 from .version import __version__
 
@@ -31,6 +31,7 @@ __all__ = [
     "Request",
     "Response",
     "StaticOptions",
+    "TlsOptions",
     "__version__",
     "run",
     "serve",

@@ -13,18 +13,20 @@ handlers do.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from .config import Config
 from .cors import CorsDecision, CorsPolicy
 from .errors import HttpError
-from .messages import INTERNAL_ERROR, Request, Response, error_response
+from .messages import INTERNAL_ERROR, LiveBody, Request, Response, error_response, text_response
 from .static import StaticFiles
 
 if TYPE_CHECKING:
     from .jsonapi import JsonApi
+    from .reload import ReloadHub
 
 log = logging.getLogger("minicors.app")
 
@@ -32,27 +34,51 @@ _CRASH_NOTE = "error: see traceback"
 
 
 class App:
-    """Routes requests to the JSON API (under its prefix) or to static files, with CORS."""
+    """Routes requests to the JSON API (under its prefix) or to static files, with CORS; with
+    `--reload`, also to the reload script and its event stream under /_minicors/."""
 
     def __init__(self, config: Config) -> None:
         self.router = config.router
-        self.static = StaticFiles(config.root, config.static)
+        self.reload: ReloadHub | None = None
+        inject_html = None
+        if config.reload:
+            from .reload import ReloadHub, inject  # only loaded with --reload
+
+            self.reload = ReloadHub()
+            inject_html = inject
+        self.static = StaticFiles(config.root, config.static, inject_html=inject_html)
         self.api: JsonApi | None = None
         if config.api is not None:
             from .jsonapi import JsonApi  # imported here: only loaded when an API is served
 
             self.api = JsonApi(config.api, limits=config.limits)
 
-    async def run_background(self) -> None:
-        """Long-running duties (the API file watcher); the server runs this in its nursery."""
-        if self.api is not None:
-            await self.api.watch()
+    def background(self) -> list[Callable[[], Awaitable[None]]]:
+        """Long-running duties (the API file's poll, the --reload watcher), each an async
+        function the server runs in its nursery for as long as it serves."""
+        jobs: list[Callable[[], Awaitable[None]]] = []
+        api = self.api
+        if api is not None:
+            jobs.append(api.watch)
+        if self.reload is not None:
+            from .reload import watch
+
+            files = (api.path,) if api is not None else ()
+
+            def own_write(path: str) -> bool:
+                return api is not None and path == api.path and api.holds_current_file()
+
+            jobs.append(functools.partial(watch, self.static.root, files, self.reload, own_write))
+        return jobs
 
     def __call__(self, request: Request) -> Response | Awaitable[Response]:
         policy = self.router.policy_for(request.url)
         decision = policy.decide(request)
         if decision.is_preflight:
             return _with_note(policy.preflight_response(decision), decision)
+        if self.reload is not None and request.url.segments[:1] == ("_minicors",):
+            reserved = reload_answer(request, self.reload)
+            return _with_note(policy.annotate(decision, reserved), decision)
         # A plain OPTIONS (not a preflight) asks what is allowed (RFC 9110 §9.3.7): both
         # handlers answer it with 204 and their Allow.
         api = self.api
@@ -76,6 +102,39 @@ class App:
             log.exception("error answering %s %s", request.method, request.target)
             response = error_response(INTERNAL_ERROR, as_json=True, log_note=_CRASH_NOTE)
         return _with_note(policy.annotate(decision, response), decision)
+
+
+_READS = (b"allow", b"GET, HEAD, OPTIONS")
+
+
+def reload_answer(request: Request, hub: ReloadHub) -> Response:
+    """The reserved paths of `--reload`: the script, and the event stream it listens on."""
+    from .reload import EVENTS_PATH, SCRIPT, SCRIPT_PATH
+
+    path = request.url.canonical
+    if path not in (SCRIPT_PATH, EVENTS_PATH):
+        return text_response(404, "not found\n")
+    if request.method == "OPTIONS":
+        return Response(status=204, headers=(_READS,))
+    if request.method not in ("GET", "HEAD"):
+        return text_response(405, "method not allowed\n", headers=(_READS,))
+    if path == SCRIPT_PATH:
+        return Response(status=200, headers=_SCRIPT_HEADERS, body=SCRIPT)
+    last = request.header(b"last-event-id")
+    return Response(status=200, headers=_EVENT_HEADERS, body=LiveBody(pieces=hub.stream(last)))
+
+
+_SCRIPT_HEADERS = (
+    (b"content-type", b"text/javascript; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-content-type-options", b"nosniff"),
+)
+# Server-sent events (WHATWG HTML §9.2): never cached, never buffered by a proxy in between.
+_EVENT_HEADERS = (
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+)
 
 
 def _with_note(response: Response, decision: CorsDecision) -> Response:

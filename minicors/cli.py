@@ -1,4 +1,4 @@
-"""The `minicors` command: `serve` and `check`.
+"""The `minicors` command: `serve`, `check` and `tls`.
 
 Every flag maps to one setting of the TOML file ("section.key"); flags that were not given are
 absent from the parsed namespace (argparse.SUPPRESS), so "flags win over the file" is a plain
@@ -117,6 +117,16 @@ def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
         help="read settings from a TOML file (flags win over it)")  # fmt: skip
     add("--no-access-log", dest="access_log", action="store_false", default=S,
         help="do not log one line per request")  # fmt: skip
+    add("--reload", dest="reload", action="store_true", default=S,
+        help="reload pages when a file under ROOT (or the --api file) changes; stylesheets "
+        "are swapped in place")  # fmt: skip
+    add("--tls", dest="tls.enabled", action="store_true", default=S,
+        help="serve HTTPS with a certificate from minicors's local CA "
+        "(see `minicors tls`)")  # fmt: skip
+    add("--tls-cert", dest="tls.cert_file", default=S, metavar="FILE",
+        help="serve HTTPS with this certificate (PEM; with --tls-key)")  # fmt: skip
+    add("--tls-key", dest="tls.key_file", default=S, metavar="FILE",
+        help="the private key of --tls-cert (PEM)")  # fmt: skip
     add("--log-level", dest="log_level", default="info",
         choices=["debug", "info", "warning", "error"],
         help="diagnostics on stderr (default info)")  # fmt: skip
@@ -221,6 +231,16 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit status: 0 allowed, 1 refused, 2 bad input.",
     )  # fmt: skip
     _add_check_flags(check)
+    tls = commands.add_parser(
+        "tls", help="minicors's local certificate authority (for --tls): path, trust, untrust",
+        description="path: print the CA certificate's path (making the CA if needed). "
+        "trust: add the CA to your NSS databases (Chromium, Firefox) and, as root, the system "
+        "store. untrust: remove it from them again.",
+    )  # fmt: skip
+    actions = ["path", "trust", "untrust"]
+    tls.add_argument("action", choices=actions, metavar="{" + ",".join(actions) + "}")
+    tls.add_argument("--no-system-store", dest="system_store", action="store_false",
+        help="leave the system trust store alone, even as root")  # fmt: skip
     return parser
 
 
@@ -237,6 +257,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(ns)
         if ns.command == "check":
             return _check(ns)
+        if ns.command == "tls":
+            from .tls import command  # only `tls` and --tls need the cryptography package
+
+            return command(ns.action, system=ns.system_store)
     except ConfigError as exc:
         prog = f"minicors {ns.command}"
         sys.stderr.write(f"{prog}: error: {exc}\n")
@@ -255,7 +279,17 @@ def _serve(ns: argparse.Namespace) -> int:
     settings = _settings(ns, skip=("command", "config_file", "log_level"))
     config = load(settings, ns.config_file)
     _check_root(config.root)
-    for warning in config.router.warnings:
+    warnings = list(config.router.warnings)
+    if config.tls is not None:
+        from .tls import check_served_root, server_context
+
+        warnings += check_served_root(
+            config.root, dotfiles=config.static.dotfiles, options=config.tls
+        )
+        # Made here once, before any worker starts: a bad pair is one line and exit 2, and
+        # the workers find the local CA's leaf made.
+        server_context(config.tls, config.host)
+    for warning in warnings:
         sys.stderr.write(f"minicors: warning: {warning}\n")
     from .server import run_until_signal
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from .cors import CorsPolicy, CorsRouter
 from .errors import ConfigError
-from .options import ApiOptions, Limits, StaticOptions
+from .options import ApiOptions, Limits, StaticOptions, TlsOptions
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,6 +28,8 @@ class Config:
     port: int = 8000
     access_log: bool = True
     workers: int = 1
+    reload: bool = False  # watch ROOT and the API file; pages reload on a change
+    tls: TlsOptions | None = None  # HTTPS
     cors: CorsPolicy | CorsRouter = field(default_factory=CorsPolicy)
     static: StaticOptions = field(default_factory=StaticOptions)
     api: ApiOptions | None = None
@@ -104,6 +106,7 @@ TOP_KEYS: dict[str, Checker] = {
     "port": _int(0, 65535),
     "access_log": _bool,
     "workers": _int(1, 256),
+    "reload": _bool,
 }
 LIMIT_KEYS: dict[str, Checker] = {
     "max_head_bytes": _int(1024, 1024 * 1024),
@@ -145,10 +148,16 @@ CORS_KEYS: dict[str, Checker] = {
     "max_age_s": _int(0),
     "allow_private_network": _bool,
 }
+TLS_KEYS: dict[str, Checker] = {
+    "enabled": _bool,
+    "cert_file": _str,
+    "key_file": _str,
+}
 SECTIONS: dict[str, dict[str, Checker]] = {
     "limits": LIMIT_KEYS,
     "static": STATIC_KEYS,
     "api": API_KEYS,
+    "tls": TLS_KEYS,
     "cors": CORS_KEYS,
 }
 
@@ -198,7 +207,7 @@ def _check_table(path: str, data: Mapping[str, Any], base: str) -> Settings:
         else:
             valid = ", ".join([*TOP_KEYS, *(f"[{s}]" for s in SECTIONS)])
             raise ConfigError(f"config file {path}: unknown key {key!r}; valid keys: {valid}")
-    for key in ("root", "api.file"):
+    for key in ("root", "api.file", "tls.cert_file", "tls.key_file"):
         if key in out:
             out[key] = os.path.join(base, os.path.expanduser(out[key]))
     return out
@@ -261,6 +270,15 @@ def build_config(settings: Settings) -> Config:
         api = ApiOptions(**api_values)
     elif api_values:
         raise ConfigError("API settings were given without an API file; add --api FILE.json")
+    tls_values = _section(settings, "tls")
+    tls: TlsOptions | None = None
+    if tls_values.pop("enabled", False) or tls_values:
+        if ("cert_file" in tls_values) != ("key_file" in tls_values):
+            raise ConfigError(
+                "a TLS certificate needs its key and a key its certificate: give both "
+                "--tls-cert FILE and --tls-key FILE (or neither, for minicors's own)"
+            )
+        tls = TlsOptions(**tls_values)
     cors_values = _section(settings, "cors")
     routes = cors_values.pop("route", ())
     # The engine checks the values itself (its ConfigErrors pass through).
@@ -269,7 +287,7 @@ def build_config(settings: Settings) -> Config:
     cors: CorsPolicy | CorsRouter = (
         CorsRouter(default, route_policies) if route_policies else default
     )
-    return Config(**top, limits=limits, static=static, api=api, cors=cors)
+    return Config(**top, limits=limits, static=static, api=api, cors=cors, tls=tls)
 
 
 def load(flag_settings: Settings, config_file: str | None) -> Config:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import quote, unquote
@@ -250,7 +250,25 @@ class StreamBody:
             close()
 
 
-Body = bytes | FileBody | StreamBody
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveBody:
+    """A body that follows events as they happen (server-sent events): each piece the async
+    iterator yields is sent at once, however long the wait for the next one.
+
+    The server does not time such a wait out (it waits on the app, not on the client), does
+    not count it as a stalled client, and ends it at once on shutdown.  `aclose` is called
+    when the server is done with it, however it ended.
+    """
+
+    pieces: AsyncIterator[bytes]
+
+    async def aclose(self) -> None:
+        close = getattr(self.pieces, "aclose", None)
+        if close is not None:
+            await close()
+
+
+Body = bytes | FileBody | StreamBody | LiveBody
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -45,6 +45,15 @@ class StaticOptions:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TlsOptions:
+    """HTTPS (see README "HTTPS"): a certificate from minicors's local CA, made and renewed as
+    needed, or the user's own pair."""
+
+    cert_file: str | None = None  # with key_file: serve this certificate (PEM) instead
+    key_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ApiOptions:
     """The JSON REST API served from a file (see README "JSON API")."""
 

@@ -4,6 +4,7 @@ run as real subprocesses whose access logs can be read while they run."""
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -53,10 +54,18 @@ class LiveServer:
         return self.log_lines(needle)
 
 
+def free_port() -> int:
+    """A port free on 127.0.0.1 now (for a server that must come back on the same one)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
 @contextmanager
-def live_server(args: Sequence[str]) -> Iterator[LiveServer]:
+def live_server(args: Sequence[str], *, port: int = 0) -> Iterator[LiveServer]:
     proc = subprocess.Popen(
-        minicors_cmd("serve", *args, "--port", "0"),
+        minicors_cmd("serve", *args, "--port", str(port)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -105,6 +105,16 @@ class JsonApi:
         """Whether the API serves this target: its first segments are the prefix's."""
         return url.form is not TargetForm.ASTERISK and url.segments[: self._depth] == self._segments
 
+    @property
+    def path(self) -> str:
+        """FILE's real path (where its writes land)."""
+        return self.store.file.path
+
+    def holds_current_file(self) -> bool:
+        """Whether FILE on disk is the version minicors last read or wrote (so a change just
+        seen there was its own write, not an edit)."""
+        return self.store.stamp is not None and self.store.stamp == self.store.file.stamp()
+
     async def watch(self, poll_interval_s: float = 0.5) -> None:
         """Poll FILE's stamp forever and reload it when it changes outside minicors."""
         while True:

@@ -10,6 +10,7 @@ stream is pulled one chunk at a time, in a worker thread when producing a chunk 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 
@@ -17,7 +18,7 @@ import trio
 
 from ..accesslog import AccessLog, format_line
 from ..errors import PeerGone, ProtocolError, UnsafeResponse
-from ..messages import INTERNAL_ERROR, FileBody, Request, Response, StreamBody
+from ..messages import INTERNAL_ERROR, FileBody, LiveBody, Request, Response, StreamBody
 from ..options import Limits
 from ..protocol import HttpConnection
 from .transport import Deadline, Transport
@@ -48,6 +49,7 @@ class Answers:
         self.access_log = access_log
         self.peer = peer
         self.started = 0.0  # monotonic time the current request began (for the log)
+        self.live = False  # a live body is being sent: the app, not the client, is awaited
         self._pending: list[bytes] = []  # pipelined answers waiting to leave in one write
         self._pending_size = 0
 
@@ -71,8 +73,10 @@ class Answers:
                 await self._queue(head, protocol.buffered > 0)
             elif isinstance(body, FileBody):
                 sent = await self._send_file(response, body, close)
-            else:
+            elif isinstance(body, StreamBody):
                 sent = await self._send_stream(response, body, close)
+            else:
+                sent = await self._send_live(response, body, close)
         except UnsafeResponse as exc:
             # Our own bug (a handler built the header); the message says all a traceback would.
             log.error("%s (answering %s %s)", exc, request.method, request.target)  # noqa: TRY400
@@ -166,6 +170,54 @@ class Answers:
             return sent
         finally:
             body.close()
+
+    async def _send_live(self, response: Response, body: LiveBody, close: bool) -> int:
+        """Each piece as it comes.  While the app waits for its next event no deadline of ours
+        runs (the client is not what is awaited); a write that stalls has the send deadline."""
+        protocol = self.protocol
+        transport = self.transport
+        sent = 0
+        try:
+            head = protocol.response_head(response, None, close=close)
+            if not protocol.sends_body(response):
+                await self._queue(head, protocol.buffered > 0)
+                return 0
+            await self._send(head)
+            self.live = True
+            self.deadline.set(math.inf)  # the app is awaited now, not the client
+            async with trio.open_nursery() as nursery:
+                # A client that goes away would otherwise hold its slot until the next write.
+                nursery.start_soon(self._end_when_peer_leaves, nursery.cancel_scope)
+                async for piece in body.pieces:
+                    if piece:
+                        await transport.send(protocol.frame(piece))
+                        sent += len(piece)
+                        transport.sent_file_bytes = sent
+                    self.deadline.set(math.inf)  # back to waiting on the app
+                self.live = False
+                await transport.send(protocol.end_of_body())
+                nursery.cancel_scope.cancel()
+            if self.live:  # the peer left: the stream was cut short
+                raise PeerGone
+            return sent
+        finally:
+            self.live = False
+            with trio.CancelScope(shield=True):
+                await body.aclose()
+
+    async def _end_when_peer_leaves(self, stream: trio.CancelScope) -> None:
+        """Read while a live body is sent: end it when the client closes its side.  Bytes
+        it sends meanwhile (a next request) are kept for after the stream, up to the head
+        limit; past that, this stops reading (the next write finds out about the peer)."""
+        while self.protocol.buffered <= self.limits.max_head_bytes:
+            try:
+                data = await self.transport.receive()
+            except PeerGone:
+                data = b""
+            if not data:
+                stream.cancel()
+                return
+            self.protocol.receive_data(data)
 
     async def _queue(self, data: bytes, more: bool) -> None:
         """Send `data`, or hold it when more pipelined requests are already here."""

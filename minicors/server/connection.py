@@ -55,6 +55,7 @@ class ConnectionTask:
         self.stopping = stopping
         self.protocol = HttpConnection(limits, heads, peer=peer)
         self.deadline = Deadline()
+        self.answers: Answers | None = None  # set while `run` runs
         self.served = 0
         self._head_from = trio.current_time()  # the head deadline counts from here
         self._fresh = False  # the next head's deadline counts from its first bytes
@@ -71,6 +72,7 @@ class ConnectionTask:
             access_log=self.access_log,
             peer=self.peer,
         )
+        self.answers = answers
         scope = self.deadline.scope
         drain = False
         try:
@@ -157,6 +159,11 @@ class ConnectionTask:
             self._fresh = True
             if not keep:
                 return True
+
+    @property
+    def live(self) -> bool:
+        """Sending a live body (an event stream): shutdown ends it at once."""
+        return self.answers is not None and self.answers.live
 
     def _call_app(self, request: Request) -> Response | Awaitable[Response]:
         try:

@@ -16,9 +16,9 @@ import logging
 import math
 import select
 import socket
-from collections.abc import Callable, Coroutine
+import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import trio
 
@@ -30,7 +30,8 @@ from ..protocol import HeadCache, Phase
 from ..version import __version__
 from .connection import App as AppCallable
 from .connection import ConnectionTask
-from .transport import SocketTransport
+from .tls import TlsTransport
+from .transport import SocketTransport, Transport
 
 log = logging.getLogger("minicors.server")
 
@@ -47,11 +48,12 @@ class BoundAddress:
 
     host: str
     port: int
+    scheme: str = "http"  # "https" with --tls
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
 
 class Server:
@@ -68,8 +70,9 @@ class Server:
     ) -> None:
         self.config = config
         self.app: AppCallable = app if app is not None else App(config)
-        self._background_app: Callable[[], Coroutine[Any, Any, None]] | None = (
-            self.app.run_background if isinstance(self.app, App) else None
+        # The app's long-running duties (the API file's poll, the --reload watcher).
+        self._jobs: list[Callable[[], Awaitable[None]]] = (
+            self.app.background() if isinstance(self.app, App) else []
         )
         self.access_log = access_log or AccessLog(enabled=config.access_log)
         self.tasks: set[ConnectionTask] = set()
@@ -79,6 +82,12 @@ class Server:
         self._warned_full = False
         self._stopping = False
         self._all_closed = trio.Event()  # set when the last connection ends after shutdown
+        self._tls: ssl.SSLContext | None = None
+        if config.tls is not None:
+            from ..tls import server_context  # only loaded with --tls
+
+            self._tls = server_context(config.tls, config.host)
+        self._url = ""
 
     def shutdown(self) -> None:
         self.shutdown_event.set()
@@ -111,11 +120,13 @@ class Server:
         if listeners is None:
             listeners = await self.bind()
         sockname = listeners[0].socket.getsockname()
-        address = BoundAddress(host=sockname[0], port=sockname[1])
+        scheme = "https" if self._tls is not None else "http"
+        address = BoundAddress(host=sockname[0], port=sockname[1], scheme=scheme)
+        self._url = address.url
         try:
             async with trio.open_nursery() as nursery:
-                if self._background_app is not None:
-                    nursery.start_soon(self._background_app)
+                for job in self._jobs:
+                    nursery.start_soon(job)
                 async with trio.open_nursery() as connections:
                     for listener in listeners:
                         connections.start_soon(self._accept_loop, listener, connections)
@@ -125,7 +136,8 @@ class Server:
                     _close_all(listeners)
                     self._stopping = True
                     for task in list(self.tasks):
-                        if task.protocol.phase is Phase.IDLE:
+                        # Idle connections and event streams would only hold the grace period.
+                        if task.protocol.phase is Phase.IDLE or task.live:
                             task.deadline.scope.cancel()
                     with trio.move_on_after(self.config.limits.grace_period_s):
                         if self.tasks:
@@ -237,7 +249,14 @@ class Server:
                 peer=_peer_text(sock),
                 stopping=self.stopping,
             )
-            transport = SocketTransport(sock, task.deadline, self.config.limits.send_timeout_s)
+            send_timeout_s = self.config.limits.send_timeout_s
+            transport: Transport
+            if self._tls is None:
+                transport = SocketTransport(sock, task.deadline, send_timeout_s)
+            else:
+                transport = TlsTransport(
+                    sock, self._tls, task.deadline, send_timeout_s, url=self._url, peer=task.peer
+                )
             self.tasks.add(task)
             try:
                 await task.run(transport)

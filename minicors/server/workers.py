@@ -139,7 +139,8 @@ def run_workers(config: Config) -> int:
             "see the messages above, or try --workers 1 to see the error directly\n"
         )
         return 1
-    url = BoundAddress(host=config.host, port=port).url
+    scheme = "https" if config.tls is not None else "http"
+    url = BoundAddress(host=config.host, port=port, scheme=scheme).url
     print(f"minicors: serving {config.root} at {url} ({config.workers} workers)", flush=True)
     while not stopping:
         sentinels = [p.sentinel for p, _ in workers]

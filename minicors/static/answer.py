@@ -19,7 +19,7 @@ from ..conditional import (
 from ..messages import FileBody, HeaderList, Request, Response, StreamBody, text_response
 from .encoding import GzipFileChunks
 from .mime import MediaType
-from .opener import MEMO_MAX
+from .opener import MEMO_MAX, Opened
 from .ranges import parse_range
 from .variants import Variant
 
@@ -27,6 +27,7 @@ NOSNIFF = (b"x-content-type-options", b"nosniff")
 _VARY_AE = (b"vary", b"Accept-Encoding")
 
 Validators = tuple[EntityTag, HeaderList, int | None]
+INJECT_MAX_BYTES = 16 * 1024 * 1024  # a larger page is served as it is, without the script
 
 
 def etag_of(st: os.stat_result, coding: str, *, weak: bool = False) -> EntityTag:
@@ -99,6 +100,57 @@ class FileAnswers:
             fd=fd if keep else None,
         )
         return Response(status=decision.status, headers=tuple(headers), body=file_body), keep
+
+    def injected(
+        self,
+        request: Request,
+        opened: Opened,
+        media: MediaType,
+        name: str,
+        inject: Callable[[bytes], bytes],
+    ) -> Response | None:
+        """An HTML page with `inject` applied (`--reload`): its `ETag`, `Content-Length` and
+        ranges describe the bytes sent, not the file.  None for a page too large to hold in
+        memory, which is then served as it is."""
+        st = opened.st
+        if st.st_size > INJECT_MAX_BYTES:
+            return None
+        data = inject(os.pread(opened.fd, st.st_size, 0))
+        plain = etag_of(st, "identity")
+        etag = EntityTag(opaque=plain.opaque + "-reload")
+        headers: list[tuple[bytes, bytes]] = [
+            (b"etag", etag.render().encode("latin-1")),
+            *self._cache_headers(name),
+        ]
+        lm_text = format_http_date(st.st_mtime)
+        last_modified = None if lm_text is None else int(st.st_mtime)
+        if lm_text is not None:
+            headers.append((b"last-modified", lm_text.encode("ascii")))
+        status = evaluate_preconditions(
+            Conditions(
+                if_match=request.header(b"if-match"),
+                if_none_match=request.header(b"if-none-match"),
+                if_modified_since=request.header(b"if-modified-since"),
+                if_unmodified_since=request.header(b"if-unmodified-since"),
+            ),
+            method=request.method,
+            etag=etag,
+            last_modified=last_modified,
+        )
+        if status == 304:
+            return Response(status=304, headers=(*headers, NOSNIFF))
+        if status == 412:
+            return text_response(412, "precondition failed\n", headers=(*headers, NOSNIFF))
+        headers.append((b"accept-ranges", b"bytes"))
+        decision = parse_range(_range_header(request, etag, last_modified), len(data))
+        if decision.status == 416:
+            headers += ((b"content-range", decision.content_range(len(data))), NOSNIFF)
+            return text_response(416, "range not satisfiable\n", headers=tuple(headers))
+        headers += _content_headers(media, "identity")
+        if decision.status == 206:
+            headers.append((b"content-range", decision.content_range(len(data))))
+        body = data[decision.start : decision.start + decision.length]
+        return Response(status=decision.status, headers=tuple(headers), body=body)
 
     def _validators_of(self, st: os.stat_result, variant: Variant, name: str) -> Validators:
         key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, variant.coding,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 from ..errors import ConfigError
@@ -37,9 +38,16 @@ class StaticFiles:
     """Serves the files under `root` for GET and HEAD."""
 
     def __init__(
-        self, root: str, options: StaticOptions, *, kernel_paths: bool | None = None
+        self,
+        root: str,
+        options: StaticOptions,
+        *,
+        kernel_paths: bool | None = None,
+        inject_html: Callable[[bytes], bytes] | None = None,
     ) -> None:
-        """`kernel_paths`: locate opened files through /proc/self/fd (None: when it works)."""
+        """`kernel_paths`: locate opened files through /proc/self/fd (None: when it works).
+        `inject_html`: applied to every HTML answer (`--reload` adds its script this way);
+        such pages are then never sent precompressed or compressed on the fly."""
         if not os.path.isdir(root):
             what = "does not exist" if not os.path.exists(root) else "is not a directory"
             raise ConfigError(f"static root {root!r} {what}; pass an existing directory as ROOT")
@@ -60,6 +68,7 @@ class StaticFiles:
         self._opener = SafeOpener(self.root, dotfiles=options.dotfiles, kernel_paths=kernel_paths)
         self._variants = Variants(self._opener, options)
         self._answers = FileAnswers(self._cache_headers)
+        self._inject = inject_html
         # URL path -> judged path (a pure function of the path and the dotfiles setting).
         self._urls: dict[str, UrlPath | Refusal] = {}
         # URL path -> the whole answer for a small settled file (see cache.py).
@@ -143,6 +152,8 @@ class StaticFiles:
         else:
             shown = "/" + "".join(name + "/" for name in url.names)
             body, ctype = render_html(shown, entries, at_root=not url.names), _HTML
+            if self._inject is not None:
+                body = self._inject(body)
         # A listing has no validator of its own (a file's size can change without the
         # directory's mtime): always revalidate.
         return Response(
@@ -190,6 +201,12 @@ class StaticFiles:
         index, not the SPA fallback); only then may a small file's answer be kept in memory."""
         try:
             media = self._types.lookup(name)
+            if self._inject is not None and media.header.startswith(b"text/html"):
+                injected = self._answers.injected(request, opened, media, name, self._inject)
+                if injected is not None:
+                    os.close(opened.fd)
+                    return injected
+                log.debug("%r is too large to inject the reload script into", opened.path)
             variant, varies = self._variants.choose(request, opened, media)
         except BaseException:
             os.close(opened.fd)
