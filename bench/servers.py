@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -190,15 +191,18 @@ class Running:
             return ""
 
 
-def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout_s: float) -> bool:
+def wait_ready(
+    port: int, proc: subprocess.Popen[bytes], timeout_s: float, *, tls: bool = False
+) -> bool:
     """True once a request on `port` gets any HTTP answer (the process may still be starting
-    workers after it binds)."""
+    workers after it binds); with `tls`, over TLS without checking the certificate."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return False
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as raw:
+                s = _unchecked_tls().wrap_socket(raw) if tls else raw
                 s.sendall(
                     b"GET /data.json HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
                 )
@@ -208,6 +212,13 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout_s: float) -> bo
             pass
         time.sleep(0.05)
     return False
+
+
+def _unchecked_tls() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # a readiness probe of a throwaway local certificate
+    return context
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

@@ -102,8 +102,9 @@ def live_server(args: Sequence[str], *, port: int = 0) -> Iterator[LiveServer]:
 
 
 @contextmanager
-def chromium() -> Iterator[Any]:
-    """A fresh persistent Chromium context (its own empty user-data dir)."""
+def chromium(env: dict[str, str | float | bool] | None = None) -> Iterator[Any]:
+    """A fresh persistent Chromium context (its own empty user-data dir); `env` replaces the
+    browser's environment (a temporary `HOME` brings its own NSS certificate database)."""
     from playwright.sync_api import sync_playwright
 
     if shutil.which(CHROMIUM) is None:
@@ -112,7 +113,7 @@ def chromium() -> Iterator[Any]:
     try:
         with sync_playwright() as playwright:
             context = playwright.chromium.launch_persistent_context(
-                profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+                profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, env=env
             )
             try:
                 yield context

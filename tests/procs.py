@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-URL_RE = re.compile(r"at (http://(?:\[[0-9a-fA-F:]+\]|[^\s:]+)):(\d+)")
+URL_RE = re.compile(r"at (https?://(?:\[[0-9a-fA-F:]+\]|[^\s:]+)):(\d+)")
 
 
 @dataclass

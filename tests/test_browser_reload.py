@@ -107,3 +107,38 @@ def test_the_page_reloads_once_after_a_server_restart(page: Any, site: Path) -> 
         page.evaluate("window.marker = 'after restart'")
         time.sleep(2.5)  # a second reload would clear the marker again
         assert page.evaluate("window.marker") == "after restart"
+
+
+def cross_origin_page(root: Path, watched_port: int) -> None:
+    """A page on another origin that takes the reload script from the watching server (as a
+    page served by another dev server would)."""
+    root.mkdir()
+    (root / "index.html").write_text(
+        "<!doctype html><title>elsewhere</title><body><script>window.version = 1;</script>"
+        f'<script src="http://127.0.0.1:{watched_port}/_minicors/reload.js"></script></body>'
+    )
+
+
+@pytest.mark.parametrize("allowed", [True, False], ids=["allowed", "refused"])
+def test_an_event_stream_from_another_origin_follows_the_policy(
+    page: Any, site: Path, tmp_path: Path, allowed: bool
+) -> None:
+    policy = [] if allowed else ["--allow-origin", "https://elsewhere.test"]
+    watching = [str(site), "--reload", *policy]
+    with live_server(watching) as watched:
+        other = tmp_path / "other"
+        cross_origin_page(other, watched.port)
+        with live_server([str(other), "--no-access-log"]) as server:
+            page.goto(f"http://localhost:{server.port}/")  # origin http://localhost:PORT
+            wait_for(page, "window.version === 1")
+            time.sleep(0.5)  # the stream connects (its log line comes only when it ends)
+            page.evaluate("window.marker = 'kept'")
+            (site / "app.js").write_text("window.version = 2;\n")
+            if allowed:
+                wait_for(page, "window.marker === undefined")
+            else:
+                # The stream's answer carries no Access-Control-Allow-Origin: the browser
+                # refuses it, so the edit never reaches the page.
+                time.sleep(3)
+                assert page.evaluate("window.marker") == "kept"
+                assert watched.wait_for_log("cors: origin http://localhost")

@@ -3,8 +3,10 @@
 A TLS client starts with a handshake record (byte 0x16); a client that sends a request line
 instead (plain HTTP to a `--tls` port, a common slip) gets a plain-text 400 naming the https
 URL, rather than a reset it cannot explain.  The handshake itself happens on the first read, so
-the connection's head deadline covers a handshake that stalls; a client that fails it is
-logged once, and costs nothing more.
+the connection's head deadline covers a handshake that stalls; a client that fails it (a TLS
+alert such as a browser's "unknown CA", or bytes that are not TLS) is logged once, and costs
+nothing more.  A client that hangs up mid-handshake without an alert (a port probe, a health
+check) is not logged: there is nothing it could be told.
 """
 
 from __future__ import annotations
