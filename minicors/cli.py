@@ -8,74 +8,61 @@ dict update.  Any mistake prints one line naming the problem and the fix, and ex
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from .config import build_config, load, normalise_ext, read_toml
+from .config import Config, build_config, load, read_toml
 from .errors import ConfigError
+from .flagvalues import header_value, int_at_least, mime_value, port_value, seconds_value
 from .version import __version__
 
 EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (problem + where to look), exit status 2."""
+    """argparse, but a usage error is one line (problem + where to look), exit status 2, and
+    a misspelt flag is answered with the nearest real one."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # No prefixes of flags: with them `--po 0` means `--port 0` until a second `--po...`
+        # flag is added, and from then on the same command line is an "ambiguous option"
+        # error.  Whole flags (and the few short forms) never change meaning.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
         raise SystemExit(EXIT_USAGE)
 
+    def command(self, name: str | None) -> _Parser:
+        """The parser of the subcommand `name`, or this one when there is no such command."""
+        for action in self._actions:
+            if isinstance(action.choices, dict):
+                found = action.choices.get(name)
+                if isinstance(found, _Parser):
+                    return found
+        return self
 
-# --- value types for flags (argparse turns ArgumentTypeError into a one-line error) --------
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(
-            f"invalid port {text!r}: use a number from 1 to 65535, or 0 for a free port"
-        )
-    return value
-
-
-def _int_at_least(low: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = low - 1
-        if value < low:
-            raise argparse.ArgumentTypeError(f"invalid value {text!r}: use an integer >= {low}")
-        return value
-
-    return parse
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(
-            f"invalid duration {text!r}: use a number of seconds such as 5 or 0.5"
-        )
-    return value
-
-
-def _mime(text: str) -> tuple[str, str]:
-    ext, sep, mime = text.partition("=")
-    if not sep or not ext or "/" not in mime:
-        raise argparse.ArgumentTypeError(
-            f"invalid --mime-type {text!r}: use EXT=TYPE, e.g. --mime-type .glb=model/gltf-binary"
-        )
-    return (normalise_ext(ext), mime)
+    def reject_unrecognised(self, extras: Sequence[str]) -> NoReturn:
+        """The usage error for arguments this (sub)command does not know.  argparse hands a
+        subcommand's unknown arguments up to the top parser, whose error would point at
+        `minicors --help`; Python 3.11's argparse suggests nothing, so difflib does."""
+        flags = [s for action in self._actions for s in action.option_strings if s[:2] == "--"]
+        hints: list[tuple[str, str]] = []
+        for arg in extras:
+            if arg.startswith("--"):
+                given = arg.partition("=")[0]
+                hints += [(given, near) for near in difflib.get_close_matches(given, flags, 1)]
+        message = "unrecognized arguments: " + " ".join(extras)
+        if len(hints) == 1:
+            message += f"; did you mean {hints[0][1]}?"
+        elif hints:
+            message += "; did you mean " + ", ".join(f"{n} (for {g})" for g, n in hints) + "?"
+        self.error(message)
 
 
 S = argparse.SUPPRESS
@@ -100,7 +87,7 @@ def _add_cors_flags(parser: argparse.ArgumentParser) -> None:
         "X-Total-Count)")  # fmt: skip
     add("--allow-credentials", dest="cors.allow_credentials", action="store_true", default=S,
         help="send Access-Control-Allow-Credentials: true (never together with '*')")  # fmt: skip
-    add("--max-age", dest="cors.max_age_s", type=_int_at_least(0), default=S, metavar="SECONDS",
+    add("--max-age", dest="cors.max_age_s", type=int_at_least(0), default=S, metavar="SECONDS",
         help="Access-Control-Max-Age on allowed preflights (default 600)")  # fmt: skip
     add("--allow-private-network", dest="cors.allow_private_network", action="store_true",
         default=S, help="answer Private Network Access preflights")  # fmt: skip
@@ -111,12 +98,17 @@ def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
     add("root", nargs="?", default=S, metavar="ROOT",
         help="directory of static files (default: the current directory)")  # fmt: skip
     add("--host", dest="host", default=S, help="address to listen on (default 127.0.0.1)")
-    add("--port", dest="port", type=_port, default=S,
+    add("-p", "--port", dest="port", type=port_value, default=S,
         help="port to listen on (default 8000; 0 picks a free one)")  # fmt: skip
-    add("--config", dest="config_file", default=None, metavar="FILE.toml",
+    add("-c", "--config", dest="config_file", default=None, metavar="FILE.toml",
         help="read settings from a TOML file (flags win over it)")  # fmt: skip
+    add("--print-config", dest="print_config", action="store_true", default=False,
+        help="print the effective settings (file and flags merged) as TOML that --config "
+        "reads, and exit without serving")  # fmt: skip
     add("--no-access-log", dest="access_log", action="store_false", default=S,
         help="do not log one line per request")  # fmt: skip
+    add("-o", "--open", dest="open", action="store_true", default=S,
+        help="open the URL in your browser once it listens (not without a display)")  # fmt: skip
     add("--reload", dest="reload", action="store_true", default=S,
         help="reload pages when a file under ROOT (or the --api file) changes; stylesheets "
         "are swapped in place")  # fmt: skip
@@ -133,30 +125,30 @@ def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
 
     limits = parser.add_argument_group("limits (each also settable under [limits])")
     add = limits.add_argument
-    add("--max-head-bytes", dest="limits.max_head_bytes", type=_int_at_least(1024), default=S,
+    add("--max-head-bytes", dest="limits.max_head_bytes", type=int_at_least(1024), default=S,
         metavar="N", help="request line + headers limit, else 431 (default 16384)")  # fmt: skip
-    add("--max-body-bytes", dest="limits.max_body_bytes", type=_int_at_least(0), default=S,
+    add("--max-body-bytes", dest="limits.max_body_bytes", type=int_at_least(0), default=S,
         metavar="N", help="request body limit, else 413 (default 10485760)")  # fmt: skip
-    add("--max-body-chunks", dest="limits.max_body_chunks", type=_int_at_least(1), default=S,
+    add("--max-body-chunks", dest="limits.max_body_chunks", type=int_at_least(1), default=S,
         metavar="N", help="chunks in one chunked request body, else 413 "
         "(default 100000)")  # fmt: skip
-    add("--max-connections", dest="limits.max_connections", type=_int_at_least(1), default=S,
+    add("--max-connections", dest="limits.max_connections", type=int_at_least(1), default=S,
         metavar="N", help="open connections at once; past it the one that has waited longest "
         "on its client is closed to make room (default 1000)")  # fmt: skip
-    add("--head-timeout", dest="limits.head_timeout_s", type=_seconds, default=S, metavar="S",
+    add("--head-timeout", dest="limits.head_timeout_s", type=seconds_value, default=S, metavar="S",
         help="time allowed to send a request head, else 408 (default 10)")  # fmt: skip
-    add("--body-timeout", dest="limits.body_timeout_s", type=_seconds, default=S, metavar="S",
+    add("--body-timeout", dest="limits.body_timeout_s", type=seconds_value, default=S, metavar="S",
         help="time allowed for a request body, plus 1 s per --body-min-rate bytes received, "
         "else 408 (default 10)")  # fmt: skip
-    add("--body-min-rate", dest="limits.body_min_rate", type=_int_at_least(1), default=S,
+    add("--body-min-rate", dest="limits.body_min_rate", type=int_at_least(1), default=S,
         metavar="B", help="bytes per second a long body must keep up (default 1024)")  # fmt: skip
-    add("--send-timeout", dest="limits.send_timeout_s", type=_seconds, default=S, metavar="S",
+    add("--send-timeout", dest="limits.send_timeout_s", type=seconds_value, default=S, metavar="S",
         help="a response write that makes no progress this long is dropped "
         "(default 30)")  # fmt: skip
-    add("--keepalive-timeout", dest="limits.keepalive_timeout_s", type=_seconds, default=S,
+    add("--keepalive-timeout", dest="limits.keepalive_timeout_s", type=seconds_value, default=S,
         metavar="S", help="idle time before a kept-alive connection closes "
         "(default 5)")  # fmt: skip
-    add("--grace-period", dest="limits.grace_period_s", type=_seconds, default=S, metavar="S",
+    add("--grace-period", dest="limits.grace_period_s", type=seconds_value, default=S, metavar="S",
         help="on SIGINT/SIGTERM, time in-flight responses get to finish (default 5)")  # fmt: skip
 
     static = parser.add_argument_group("static files (each also settable under [static])")
@@ -165,7 +157,7 @@ def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
         help="serve files whose names start with '.' (hidden by default)")  # fmt: skip
     add("--no-listing", dest="static.listing", action="store_false", default=S,
         help="404 instead of a listing for directories without index.html")  # fmt: skip
-    add("--spa", dest="static.spa", action="store_true", default=S,
+    add("-s", "--spa", dest="static.spa", action="store_true", default=S,
         help="single-page app: unknown page paths get index.html")  # fmt: skip
     add("--cache-control", dest="static.cache_control", default=S, metavar="VALUE",
         help="Cache-Control for files (default no-cache)")  # fmt: skip
@@ -175,10 +167,14 @@ def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
         help="ignore .br/.gz siblings")  # fmt: skip
     add("--gzip", dest="static.gzip", action="store_true", default=S,
         help="gzip text files on the fly")  # fmt: skip
-    add("--gzip-min-bytes", dest="static.gzip_min_bytes", type=_int_at_least(0), default=S,
+    add("--gzip-min-bytes", dest="static.gzip_min_bytes", type=int_at_least(0), default=S,
         metavar="N", help="smallest file --gzip compresses (default 1024)")  # fmt: skip
-    add("--mime-type", dest="static.mime_types", type=_mime, action="append", default=S,
+    add("--mime-type", dest="static.mime_types", type=mime_value, action="append", default=S,
         metavar="EXT=TYPE", help="add or override a content type (repeatable)")  # fmt: skip
+    add("--header", dest="static.headers", type=header_value, action="append", default=S,
+        metavar="'NAME: VALUE'", help="add a response header to every static answer, e.g. "
+        "'Cross-Origin-Opener-Policy: same-origin' (repeatable; per path: [headers] in "
+        "--config)")  # fmt: skip
 
     api = parser.add_argument_group("JSON API (each also settable under [api])")
     add = api.add_argument
@@ -188,20 +184,20 @@ def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
         help="URL prefix of the API (default /api)")  # fmt: skip
     add("--read-only", dest="api.read_only", action="store_true", default=S,
         help="refuse API writes with 405")  # fmt: skip
-    add("--delay", dest="api.delay_ms", type=_int_at_least(0), default=S, metavar="MS",
+    add("--delay", dest="api.delay_ms", type=int_at_least(0), default=S, metavar="MS",
         help="delay every API response by MS milliseconds")  # fmt: skip
     add("--no-group-commit", dest="api.group_commit", action="store_false", default=S,
         help="one fsync per API write instead of sharing fsyncs between concurrent "
         "writes")  # fmt: skip
 
-    parser.add_argument("--workers", dest="workers", type=_int_at_least(1), default=S,
+    parser.add_argument("--workers", dest="workers", type=int_at_least(1), default=S,
         metavar="N", help="processes accepting on the same port (default 1)")  # fmt: skip
     _add_cors_flags(parser)
 
 
 def _add_check_flags(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
-    add("--config", dest="config_file", default=None, metavar="FILE.toml",
+    add("-c", "--config", dest="config_file", default=None, metavar="FILE.toml",
         help="read the CORS settings of a TOML file (flags win over it)")  # fmt: skip
     add("--origin", required=True, help="the page's origin, e.g. https://app.example.com")
     add("--method", default="GET", help="the request's method (default GET)")
@@ -213,7 +209,7 @@ def _add_check_flags(parser: argparse.ArgumentParser) -> None:
     _add_cors_flags(parser)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     parser = _Parser(
         prog="minicors",
         description="An HTTP/1.1 server that gets CORS exactly right.",
@@ -251,7 +247,9 @@ def _settings(ns: argparse.Namespace, skip: Sequence[str]) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    ns = parser.parse_args(argv)
+    ns, extras = parser.parse_known_args(argv)
+    if extras:  # the subcommand's own error, so it points at `minicors serve --help`
+        parser.command(ns.command).reject_unrecognised(extras)
     try:
         if ns.command == "serve":
             return _serve(ns)
@@ -276,10 +274,15 @@ def _serve(ns: argparse.Namespace) -> int:
     logging.basicConfig(
         level=getattr(logging, ns.log_level.upper()), format="%(message)s", stream=sys.stderr
     )
-    settings = _settings(ns, skip=("command", "config_file", "log_level"))
+    settings = _settings(ns, skip=("command", "config_file", "log_level", "print_config"))
     config = load(settings, ns.config_file)
     _check_root(config.root)
-    warnings = list(config.router.warnings)
+    if ns.print_config:
+        from .configdump import dump_config
+
+        sys.stdout.write(dump_config(config))
+        return 0
+    warnings = [*config.router.warnings, *_api_warnings(config)]
     if config.tls is not None:
         from .tls import check_served_root, server_context
 
@@ -291,9 +294,24 @@ def _serve(ns: argparse.Namespace) -> int:
         server_context(config.tls, config.host)
     for warning in warnings:
         sys.stderr.write(f"minicors: warning: {warning}\n")
+    from .cors import summary
     from .server import run_until_signal
 
-    return run_until_signal(config)
+    # The effective policy once the server works, so a default that a flag replaced is visible.
+    return run_until_signal(config, startup=summary(config.router))
+
+
+def _api_warnings(config: Config) -> list[str]:
+    """The API pages its lists with `Link` and `X-Total-Count`: a policy that does not expose
+    them leaves a page unable to read them (Fetch §"CORS-safelisted response-header name")."""
+    if config.api is None:
+        return []
+    from .cors import unexposed_fix
+    from .messages import parse_target
+
+    policy = config.router.policy_for(parse_target(config.api.prefix.rstrip("/") + "/"))
+    fix = unexposed_fix(policy, ("Link", "X-Total-Count"))
+    return [fix] if fix else []
 
 
 def _check_root(root: str) -> None:
@@ -316,7 +334,11 @@ def _check(ns: argparse.Namespace) -> int:
     file_settings = read_toml(ns.config_file) if ns.config_file else {}
     file_settings.update(settings)
     # Only the CORS settings matter here (a config file shared with `serve` may hold others).
-    config = build_config({k: v for k, v in file_settings.items() if k.startswith("cors.")})
+    config = build_config(
+        {k: v for k, v in file_settings.items() if k.startswith("cors.")},
+        file=ns.config_file,
+        flag_keys=frozenset(settings),
+    )
     query = CheckQuery(
         origin=ns.origin,
         method=ns.method,

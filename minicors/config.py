@@ -8,14 +8,17 @@ silently ignored: a typo in a CORS setting would otherwise open or close a door 
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cors import CorsPolicy, CorsRouter
+from .configkeys import canonical_key, suggestion
+from .cors import CorsPolicy, CorsRouter, Provenance
 from .errors import ConfigError
+from .extraheaders import rules_from_table
 from .options import ApiOptions, Limits, StaticOptions, TlsOptions
 
 
@@ -29,6 +32,7 @@ class Config:
     access_log: bool = True
     workers: int = 1
     reload: bool = False  # watch ROOT and the API file; pages reload on a change
+    open: bool = False  # open the served URL in the user's browser once it listens (--open)
     tls: TlsOptions | None = None  # HTTPS
     cors: CorsPolicy | CorsRouter = field(default_factory=CorsPolicy)
     static: StaticOptions = field(default_factory=StaticOptions)
@@ -82,6 +86,10 @@ def _seconds(low: float) -> Checker:
 
 
 def _str_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        # Unambiguous in TOML (a string is never a list there): `allow_origins = "https://x"`
+        # means the one-item list, as the repeatable flag given once does.
+        return (value,)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError("a list of strings")
     return tuple(value)
@@ -107,6 +115,7 @@ TOP_KEYS: dict[str, Checker] = {
     "access_log": _bool,
     "workers": _int(1, 256),
     "reload": _bool,
+    "open": _bool,
 }
 LIMIT_KEYS: dict[str, Checker] = {
     "max_head_bytes": _int(1024, 1024 * 1024),
@@ -161,6 +170,9 @@ SECTIONS: dict[str, dict[str, Checker]] = {
     "cors": CORS_KEYS,
 }
 
+# `[headers]` is a table of its own (header names and path globs as keys): `static.headers`.
+HEADERS = "headers"
+
 # Settings are kept flat as "section.key" (top-level keys have no section) while merging.
 Settings = dict[str, Any]
 
@@ -191,37 +203,59 @@ def read_toml(path: str) -> Settings:
 
 def _check_table(path: str, data: Mapping[str, Any], base: str) -> Settings:
     out: Settings = {}
-    for key, value in data.items():
-        if key in SECTIONS:
+    top = [*TOP_KEYS, *SECTIONS, HEADERS]
+    for key, (given, value) in _spellings(path, None, data, top).items():
+        if key == HEADERS:
+            try:
+                out["static.headers"] = rules_from_table(value)
+            except ConfigError as exc:
+                raise ConfigError(f"config file {path}: {exc}") from None
+        elif key in SECTIONS:
             if not isinstance(value, dict):
                 raise ConfigError(f"config file {path}: [{key}] must be a table, e.g. [{key}]")
-            routes = value.get("route") if key == "cors" else None
-            for sub, subvalue in value.items():
-                if key == "cors" and sub == "route":
-                    continue
-                out[f"{key}.{sub}"] = _check(path, key, sub, subvalue, SECTIONS[key])
-            if routes is not None:
-                out["cors.route"] = _check_routes(path, routes)
-        elif key in TOP_KEYS:
-            out[key] = _check(path, None, key, value, TOP_KEYS)
+            keys = SECTIONS[key]
+            named = [*keys, "route"] if key == "cors" else keys
+            for sub, (sub_given, subvalue) in _spellings(path, key, value, named).items():
+                if sub == "route":
+                    out["cors.route"] = _check_routes(path, subvalue)
+                else:
+                    out[f"{key}.{sub}"] = _check(path, f"[{key}] {sub_given}", subvalue, keys[sub])
         else:
-            valid = ", ".join([*TOP_KEYS, *(f"[{s}]" for s in SECTIONS)])
-            raise ConfigError(f"config file {path}: unknown key {key!r}; valid keys: {valid}")
+            out[key] = _check(path, given, value, TOP_KEYS[key])
     for key in ("root", "api.file", "tls.cert_file", "tls.key_file"):
         if key in out:
             out[key] = os.path.join(base, os.path.expanduser(out[key]))
     return out
 
 
-def _check(
-    path: str, section: str | None, key: str, value: Any, keys: Mapping[str, Checker]
-) -> Any:
-    where = f"[{section}] {key}" if section else key
-    if key not in keys:
-        valid = ", ".join(keys)
-        raise ConfigError(f"config file {path}: unknown key {where!r}; valid keys: {valid}")
+def _spellings(
+    path: str, table: str | None, data: Mapping[str, Any], keys: Collection[str], where: str = ""
+) -> dict[str, tuple[str, Any]]:
+    """Each key of `data` under its own name (a flag's spelling such as `allow_origin` or
+    `max-age` is accepted too) -> (the spelling given, the value); an unknown key gets the
+    nearest real one, and two spellings of one key are refused."""
+    where = where or ("" if table is None else f"[{table}]")
+    out: dict[str, tuple[str, Any]] = {}
+    for given, value in data.items():
+        key = canonical_key(table, given, keys)
+        shown = f"{where} {given}".strip()
+        if key is None:
+            tables: dict[str | None, Collection[str]] = {None: TOP_KEYS.keys()}
+            tables.update(SECTIONS)
+            hint = suggestion(table, given, tables, [*SECTIONS, HEADERS])
+            valid = ", ".join(f"[{k}]" if k in SECTIONS or k == HEADERS else k for k in keys)
+            hint = f"{hint} (valid keys: {valid})" if hint else f"; valid keys: {valid}"
+            raise ConfigError(f"config file {path}: unknown key {shown!r}{hint}")
+        if key in out:
+            both = f"{where} {out[key][0]} and {given}".strip()
+            raise ConfigError(f"config file {path}: {both} are the same setting; keep one")
+        out[key] = (given, value)
+    return out
+
+
+def _check(path: str, where: str, value: Any, checker: Checker) -> Any:
     try:
-        return keys[key](value)
+        return checker(value)
     except ValueError as exc:
         raise ConfigError(
             f"config file {path}: {where} must be {exc}, got {value!r}; fix the value"
@@ -236,16 +270,16 @@ def _check_routes(path: str, routes: Any) -> tuple[tuple[str, Settings], ...]:
         )
     out: list[tuple[str, Settings]] = []
     for i, route in enumerate(routes, 1):
-        route_path = route.get("path")
+        where = f"[[cors.route]] #{i}"
+        given = _spellings(path, "cors", route, [*CORS_KEYS, "path"], where)
+        route_path = given.pop("path", ("path", None))[1]
         if not isinstance(route_path, str) or not route_path.startswith("/"):
             raise ConfigError(
-                f"config file {path}: [[cors.route]] #{i} needs a path string starting with "
+                f"config file {path}: {where} needs a path string starting with "
                 '"/", e.g. path = "/api/**"'
             )
         settings = {
-            k: _check(path, f"cors.route #{i}", k, v, CORS_KEYS)
-            for k, v in route.items()
-            if k != "path"
+            k: _check(path, f"{where} {spelt}", v, CORS_KEYS[k]) for k, (spelt, v) in given.items()
         }
         out.append((route_path, settings))
     return tuple(out)
@@ -259,7 +293,9 @@ def _section(settings: Settings, section: str) -> dict[str, Any]:
     return {k[len(prefix) :]: v for k, v in settings.items() if k.startswith(prefix)}
 
 
-def build_config(settings: Settings) -> Config:
+def build_config(
+    settings: Settings, *, file: str | None = None, flag_keys: frozenset[str] = frozenset()
+) -> Config:
     """The frozen `Config` from merged flat settings (file first, then flags over it)."""
     top = {k: v for k, v in settings.items() if "." not in k}
     limits = Limits(**_section(settings, "limits"))
@@ -282,8 +318,15 @@ def build_config(settings: Settings) -> Config:
     cors_values = _section(settings, "cors")
     routes = cors_values.pop("route", ())
     # The engine checks the values itself (its ConfigErrors pass through).
-    default = CorsPolicy(**cors_values)
-    route_policies = [(p, CorsPolicy(**v)) for p, v in routes]
+    # Where each CORS setting came from, so a refusal's fix names the flag or the file's key.
+    flags = frozenset(k[5:] for k in flag_keys if k.startswith("cors."))
+    given = frozenset(cors_values) - flags if file else frozenset()
+    default = CorsPolicy(
+        **cors_values, provenance=Provenance(file=file, from_file=given, from_flags=flags)
+    )
+    route_policies = [
+        (p, CorsPolicy(**v, provenance=_route_provenance(file, p, v))) for p, v in routes
+    ]
     cors: CorsPolicy | CorsRouter = (
         CorsRouter(default, route_policies) if route_policies else default
     )
@@ -294,4 +337,9 @@ def load(flag_settings: Settings, config_file: str | None) -> Config:
     """File settings, overridden by flags, checked and frozen."""
     settings: Settings = read_toml(config_file) if config_file else {}
     settings.update(flag_settings)
-    return build_config(settings)
+    return build_config(settings, file=config_file, flag_keys=frozenset(flag_settings))
+
+
+def _route_provenance(file: str | None, path: str, values: Settings) -> Provenance:
+    table = f"[[cors.route]] path = {json.dumps(path)}"
+    return Provenance(file=file, table=table, from_file=frozenset(values))

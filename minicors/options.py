@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .extraheaders import compile_rules
+
 KIB = 1024
 MIB = 1024 * KIB
 
@@ -42,6 +44,16 @@ class StaticOptions:
     gzip: bool = False  # compress text types on the fly
     gzip_min_bytes: int = 1024  # ... when at least this large
     mime_types: tuple[tuple[str, str], ...] = ()  # (".ext", "type/subtype") overrides
+    # ("/path/glob", "Name", "value"): added to every static answer whose path matches (the
+    # glob of `[[cors.route]]`; "/**" is every path); a later rule replaces an earlier one's
+    # header of the same name, and a rule's header replaces the one minicors would send.
+    headers: tuple[tuple[str, str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        # A header that would break framing or CORS stops start-up with the fix (ConfigError),
+        # before any worker starts, rather than garbling answers later.
+        if self.headers:
+            compile_rules(self.headers)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -274,7 +274,7 @@ def test_start_up_warnings_are_printed(site: Path) -> None:
     ("args", "status", "needle"),
     [
         (["--origin", "http://localhost:5173"], 0, "ALLOWED"),
-        (["--origin", "https://evil.test"], 1, "add --allow-origin https://evil.test"),
+        (["--origin", "https://evil.test"], 1, "add --allow-origin +https://evil.test"),
         (
             ["--origin", "https://app.test", "--allow-origin", "https://app.test",
              "--method", "PUT", "--allow-method", "GET"],

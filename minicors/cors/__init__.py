@@ -7,7 +7,8 @@ the wire; the server asks, the app applies the answer.
 
 from __future__ import annotations
 
-from .check import CheckQuery, CheckResult, explain
+from .advice import Provenance
+from .check import CheckQuery, CheckResult, explain, summary, unexposed_fix
 from .decision import CorsDecision, CorsKind
 from .policy import CorsPolicy
 from .routes import CorsRouter
@@ -23,5 +24,8 @@ __all__ = [
     "CorsPolicy",
     "CorsRouter",
     "CorsSettings",
+    "Provenance",
     "explain",
+    "summary",
+    "unexposed_fix",
 ]

@@ -10,11 +10,13 @@ suggestion is verified.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 
 from ..errors import ConfigError, ProtocolError
 from ..messages import Request, Response, parse_target
+from .advice import Advice, Change, apply, render
 from .browser import (
     FORBIDDEN_METHODS,
     SAFELISTED_METHODS,
@@ -29,11 +31,11 @@ from .browser import (
 from .decision import CorsDecision
 from .headers import is_token
 from .origins import parse_origin_rule, parse_request_origin
-from .policy import CorsPolicy
+from .policy import CorsPolicy, advise
 from .routes import CorsRouter
-from .settings import CorsSettings
 
 MAX_FIXES = 6
+LOOPBACK_TEXT = "loopback on any port (localhost, 127.0.0.1, [::1])"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -183,57 +185,48 @@ def _simulate(policy: CorsPolicy, fetch: _Fetch) -> _Outcome:
     return _Outcome(preflight=preflight, actual=actual, failure=failure)
 
 
-def _fix(policy: CorsPolicy, fetch: _Fetch, outcome: _Outcome) -> tuple[str, CorsSettings] | str:
-    """One change that removes the first failure: (flag text, new settings), or why none can."""
-    s = policy.settings
+def _fix(policy: CorsPolicy, fetch: _Fetch, outcome: _Outcome) -> Advice | str:
+    """One fix that removes the first failure, or why none can."""
     assert outcome.failure is not None  # noqa: S101 - only called when refused
     what = outcome.decision.refused or outcome.failure[0]
-    if what in ("star-credentials", "credentials") and policy.matcher.any_origin:
-        origins = (*(o for o in s.allow_origins if o.strip() != "*"), fetch.origin)
-        return (
-            f"cannot: '*' with credentials — list the origin instead (replace --allow-origin '*' "
-            f"with --allow-origin {fetch.origin} --allow-credentials)",
-            dataclasses.replace(s, allow_origins=origins, allow_credentials=True),
-        )
-    if what == "credentials":
-        return "add --allow-credentials", dataclasses.replace(s, allow_credentials=True)
-    if what == "origin":
-        text = f"add --allow-origin {fetch.origin}"
-        if fetch.origin == "null":
-            text += " (this trusts every sandboxed iframe and file: page; prefer a real origin)"
-        elif policy.matcher.default_loopback:
-            text += " (it replaces the loopback default)"
-        return text, dataclasses.replace(s, allow_origins=(*s.allow_origins, fetch.origin))
-    if what == "method":
-        methods = (*s.allow_methods, fetch.method)
-        return f"add --allow-method {fetch.method}", dataclasses.replace(s, allow_methods=methods)
-    if what == "header":
-        bad = [n for n in fetch.unsafe if not policy.allows_header(n)]
-        if bad:
-            text = "add " + " ".join(f"--allow-header {n}" for n in bad)
-            if "authorization" in bad and policy.any_header:
-                text += " ('*' never covers Authorization)"
-            new = dataclasses.replace(s, allow_headers=(*(s.allow_headers or ()), *bad))
-            return text, new
-    return f"cannot: {outcome.failure[1]}"
+    bad = [n for n in fetch.unsafe if not policy.allows_header(n)] if what == "header" else []
+    advice = advise(policy, what, origin=fetch.origin, method=fetch.method, bad_headers=bad)
+    return advice or f"cannot: {outcome.failure[1]}"
+
+
+def _follow(policy: CorsPolicy, fetch: _Fetch, advice: Advice) -> tuple[CorsPolicy, _Fetch]:
+    """The policy and the page after `advice` is followed as written."""
+    if advice.page_method is not None:
+        return policy, dataclasses.replace(fetch, method=advice.page_method)
+    settings, provenance = apply(policy.settings, policy.provenance, advice.changes)
+    return CorsPolicy.from_settings(settings, provenance), fetch
 
 
 def _fixes(policy: CorsPolicy, fetch: _Fetch, outcome: _Outcome) -> list[str]:
+    """The fixes that make the request pass, each verified by simulating again; a fix with an
+    alternative (the page, or the server) is verified both ways."""
     fixes: list[str] = []
     for _ in range(MAX_FIXES):
         if outcome.allowed:
             return fixes
         fix = _fix(policy, fetch, outcome)
         if isinstance(fix, str):
-            return [*fixes, fix]
-        text, settings = fix
-        fixes.append(text)
+            return [*fixes, f"fix: {fix}"]
         try:
-            policy = CorsPolicy.from_settings(settings)
+            if fix.alternative is not None:
+                other, other_fetch = _follow(policy, fetch, fix.alternative)
+                if _simulate(other, other_fetch).allowed:
+                    fixes.append(f"fix: {fix.text}")
+                    fixes.append(f"  or: {fix.alternative.text}")
+                    policy, fetch = _follow(policy, fetch, fix)
+                    outcome = _simulate(policy, fetch)
+                    continue
+            fixes.append(f"fix: {fix.text}")
+            policy, fetch = _follow(policy, fetch, fix)
         except ConfigError as exc:
-            return [*fixes, f"cannot: {exc}"]
+            return [*fixes, f"fix: cannot: {exc}"]
         outcome = _simulate(policy, fetch)
-    return fixes if outcome.allowed else [*fixes, "cannot: no flag change found"]
+    return fixes if outcome.allowed else [*fixes, "fix: cannot: no flag change found"]
 
 
 def _exchange_lines(exchange: _Exchange, *, actual: bool) -> list[str]:
@@ -245,7 +238,9 @@ def _exchange_lines(exchange: _Exchange, *, actual: bool) -> list[str]:
     lines.append(f"  < HTTP/1.1 {response.status} {phrase}{suffix}")
     lines += [f"  < {n.decode()}: {v.decode('latin-1')}" for n, v in response.headers]
     if isinstance(response.body, bytes) and response.body:
-        lines.append(f"  < (body) {response.body.decode('utf-8', 'replace').rstrip()}")
+        body = response.body.decode("utf-8", "replace").rstrip().split("\n")
+        lines.append(f"  < (body) {body[0]}")
+        lines += [f"  <        {line}" for line in body[1:]]
     return lines
 
 
@@ -271,8 +266,9 @@ def explain(router: CorsRouter, query: CheckQuery) -> CheckResult:
     route, policy = router.route_for(parse_target(fetch.target))
     creds = "include" if fetch.credentials else "omit"
     what = f"{fetch.method} {fetch.target} from {fetch.origin} (credentials: {creds})"
-    where = "default" if route is None else f"route {route} ([[cors.route]])"
-    head = [f"policy: {where}", *(f"  {line}" for line in describe(policy))]
+    # A route built in code (not from a file) has no table to name: name its pattern.
+    label = f"route {route}" if route and not policy.provenance.file else policy.provenance.label()
+    head = [f"policy: {label}", *(f"  {line}" for line in describe(policy))]
     if fetch.method.upper() in FORBIDDEN_METHODS:
         lines = [f"REFUSED: {what}", *head, f"reason: browsers never send {fetch.method}"]
         lines.append("fix: cannot: fetch() throws for a forbidden method (Fetch §Methods)")
@@ -302,20 +298,20 @@ def explain(router: CorsRouter, query: CheckQuery) -> CheckResult:
     if not outcome.allowed:
         assert outcome.failure is not None  # noqa: S101 - refused means a failure
         lines.append(f"reason: {outcome.decision.reason or outcome.failure[1]}")
-        fixes = _fixes(policy, fetch, outcome)
-        scope = "" if route is None else f" (in the [[cors.route]] for {route})"
-        lines += [f"fix: {fix}{scope}" for fix in fixes]
+        lines += _fixes(policy, fetch, outcome)
     lines += [f"note: {note}" for note in fetch.notes]
     return CheckResult(allowed=outcome.allowed, report="\n".join(lines) + "\n")
 
 
 def describe(policy: CorsPolicy) -> list[str]:
-    """The policy in a few human lines (for `minicors check`)."""
+    """The policy in a few human lines (for `minicors check` and the start-up summary)."""
     s = policy.settings
+    origins = (
+        ", ".join(LOOPBACK_TEXT if o.lower() == "loopback" else o for o in policy.origins)
+        or "(none listed)"
+    )
     if policy.matcher.default_loopback:
-        origins = "loopback on any port (default): localhost, 127.0.0.1, [::1]"
-    else:
-        origins = ", ".join(o.strip() for o in s.allow_origins) or "(none listed)"
+        origins += " (default)"
     lines = [f"origins: {origins}"]
     if s.allow_origin_regex is not None:
         lines.append(f"origin regex: {s.allow_origin_regex}")
@@ -324,5 +320,52 @@ def describe(policy: CorsPolicy) -> list[str]:
         lines.append("headers: whatever the preflight asks for (echoed)")
     else:
         lines.append(f"headers: {', '.join(sorted(policy.headers)) or '(none)'}")
+    lines.append(f"exposed: {', '.join(policy.expose) or '(none)'}")
     lines.append(f"credentials: {'allowed' if policy.credentials else 'not allowed'}")
+    lines.append(f"max-age: {s.max_age_s} s")
     return lines
+
+
+def summary(router: CorsRouter) -> list[str]:
+    """The effective policy in two lines (and one per route), printed once at start-up so a
+    default that a flag replaced is visible."""
+    first, second = _summary(router.default)
+    out = [f"cors: {first}", f"cors: {second}"]
+    out += [f"cors: route {p.source}: {' | '.join(_summary(pol))}" for p, pol in router.routes]
+    return out
+
+
+def _summary(policy: CorsPolicy) -> tuple[str, str]:
+    origins = ", ".join(
+        "loopback (localhost, 127.0.0.1, [::1]; any port)" if o.lower() == "loopback" else o
+        for o in policy.origins
+    )
+    if policy.settings.allow_origin_regex is not None:
+        origins = ", ".join(filter(None, [origins, f"regex {policy.settings.allow_origin_regex}"]))
+    if policy.matcher.default_loopback:
+        origins += " (default)"
+    methods = ", ".join(policy.methods) or "only GET, HEAD, POST"
+    headers = "any requested" if policy.headers is None else ", ".join(sorted(policy.headers))
+    credentials = "allowed" if policy.credentials else "no"
+    return (
+        f"origins {origins or '(none)'} | methods {methods}",
+        f"headers {headers or '(none)'} | exposed {', '.join(policy.expose) or '(none)'} | "
+        f"credentials {credentials} | max-age {policy.settings.max_age_s} s",
+    )
+
+
+def unexposed_fix(policy: CorsPolicy, wanted: Sequence[str]) -> str:
+    """A warning naming the `wanted` response headers that scripts cannot read under
+    `policy`, with the change that exposes them; "" when all are readable."""
+    exposed = {h.lower() for h in policy.expose}
+    if "*" in exposed and not policy.credentials:
+        return ""  # Fetch: `*` exposes every header to requests without credentials
+    missing = tuple(h for h in wanted if h.lower() not in exposed)
+    if not missing:
+        return ""
+    change = Change(setting="expose_headers", add=missing)
+    fix = render(policy.settings, policy.provenance, (change,))
+    return (
+        f"the API's paging headers {', '.join(missing)} are not exposed, so a page cannot "
+        f"read them; {fix}"
+    )

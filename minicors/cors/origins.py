@@ -266,16 +266,18 @@ class OriginMatcher:
         self.any_origin = "*" in entries
         self.allow_null = "null" in entries or self.any_origin
         self.default_loopback = not entries and allow_origin_regex is None
+        # "loopback" names the default set, so it can be kept next to other origins.
+        self.loopback = self.default_loopback or any(e.lower() == "loopback" for e in entries)
         warnings: list[str] = []
         rules: list[OriginRule] = []
         for entry in entries:
-            if entry in ("*", "null"):
+            if entry in ("*", "null") or entry.lower() == "loopback":
                 continue
             if entry.lower() == "null":
                 raise _fail(entry, "is not 'null'", "the opaque origin is spelled 'null'")
             rules.append(parse_origin_rule(entry))
-        if self.default_loopback:
-            rules = [
+        if self.loopback:
+            rules += [
                 OriginRule(source=f"{s}://{h}:*", scheme=s, host=h, port="*")
                 for s in ("http", "https")
                 for h in LOOPBACK_HOSTS

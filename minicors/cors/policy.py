@@ -12,6 +12,8 @@ import dataclasses
 from collections.abc import Sequence
 
 from ..messages import HeaderList, Request, Response, text_response
+from .advice import COMMAND_LINE, Advice, Provenance, advice_lines, fix_for
+from .credentials import CredentialNotes
 from .decision import CorsDecision, CorsKind, with_cors_headers
 from .headers import is_token, parse_header_names, show
 from .settings import DEFAULT_EXPOSE, DEFAULT_METHODS, CorsSettings, as_list, check_settings
@@ -42,7 +44,9 @@ class CorsPolicy:
         allow_credentials: bool = False,
         max_age_s: int = 600,
         allow_private_network: bool = False,
+        provenance: Provenance = COMMAND_LINE,
     ) -> None:
+        self.provenance = provenance  # where the settings were given (for the fixes it advises)
         self.settings = CorsSettings(
             allow_origins=as_list("allowed origins", allow_origins),
             allow_origin_regex=allow_origin_regex,
@@ -57,6 +61,7 @@ class CorsPolicy:
         )
         checked = check_settings(self.settings)
         self.matcher = checked.matcher
+        self.origins = checked.origins
         self.methods = checked.methods
         self.any_method = "*" in self.methods
         self.headers = checked.headers
@@ -64,7 +69,7 @@ class CorsPolicy:
         self.credentials = allow_credentials
         self.private_network = allow_private_network
         self.warnings = checked.warnings
-        expose = checked.expose
+        self.expose = expose = checked.expose
 
         # A `*`-without-credentials policy answers the same whatever the Origin: "constant".
         # Fetch §"CORS protocol and HTTP caches": then always send ACAO `*` and no Vary: Origin.
@@ -91,13 +96,17 @@ class CorsPolicy:
             else CorsDecision(kind=CorsKind.NOT_CORS, vary=_VARY_SIMPLE)
         )
         self._simple_memo: dict[bytes, CorsDecision] = {}
+        self._notes = CredentialNotes(star=self.constant)
         self._preflight_memo: dict[tuple[bytes, bytes, bytes | None, bytes | None], CorsDecision]
         self._preflight_memo = {}
         self._annotated: dict[tuple[int, int], tuple[Response, CorsDecision, Response]] = {}
 
     @classmethod
-    def from_settings(cls, settings: CorsSettings) -> CorsPolicy:
-        return cls(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)})
+    def from_settings(
+        cls, settings: CorsSettings, provenance: Provenance = COMMAND_LINE
+    ) -> CorsPolicy:
+        values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
+        return cls(**values, provenance=provenance)
 
     # -- per request -------------------------------------------------------------------------
 
@@ -122,7 +131,11 @@ class CorsPolicy:
                         self._preflight_memo[key] = decision
                 return decision
         if self.constant:
-            return self._constant_decision if origin is not None else self._no_origin
+            if origin is None:
+                return self._no_origin
+            if b"cookie" in h or b"authorization" in h:
+                return self._notes.note(self._constant_decision, origin, h)
+            return self._constant_decision
         if origin is None:
             return self._no_origin
         decision = self._simple_memo.get(origin)
@@ -138,6 +151,8 @@ class CorsPolicy:
                 # A same-origin request (browsers send Origin on same-origin POSTs): CORS does
                 # not apply, so it is not logged as a refusal.  Nothing is allowed either way.
                 return self._no_origin
+        elif not self.credentials and (b"cookie" in h or b"authorization" in h):
+            return self._notes.note(decision, origin, h)
         return decision
 
     def _simple(self, origin: bytes) -> CorsDecision:
@@ -164,7 +179,8 @@ class CorsPolicy:
         method = acrm.decode("latin-1")
         why = None if self.constant else self.matcher.explain(text)
         if why is not None:
-            return self._refuse("origin", f"origin {show(text)} not allowed", why)
+            fix = _fix_lines(self, "origin", origin=text, method=method)
+            return self._refuse("origin", f"origin {show(text)} not allowed", why, fix)
         if not is_token(method):
             # go-safeweb #372: `GET, DELETE` must never be read as a method list.
             return self._refuse(
@@ -176,7 +192,8 @@ class CorsPolicy:
             why = f"allowed: {', '.join(self.methods) or 'only GET, HEAD, POST'}"
             if method.upper() in self.methods:
                 why += "; methods are case-sensitive"
-            return self._refuse("method", f"method {show(method)} not allowed", why)
+            fix = _fix_lines(self, "method", origin=text, method=method)
+            return self._refuse("method", f"method {show(method)} not allowed", why, fix)
         names, invalid = parse_header_names(acrh.decode("latin-1")) if acrh else ((), ())
         if invalid:
             shown = ", ".join(show(n) for n in invalid)
@@ -189,7 +206,9 @@ class CorsPolicy:
                 else "not in the allowed headers"
             )
             plural = "s" if len(bad) > 1 else ""
-            return self._refuse("header", f"header{plural} {', '.join(bad)} not allowed", why)
+            fix = _fix_lines(self, "header", origin=text, method=method, bad_headers=bad)
+            detail = f"header{plural} {', '.join(bad)} not allowed"
+            return self._refuse("header", detail, why, fix)
         acao = b"*" if self.constant else origin
         headers: list[tuple[bytes, bytes]] = [(_ACAO, acao)]
         if self.any_method:
@@ -225,25 +244,8 @@ class CorsPolicy:
         # Fetch §"CORS non-wildcard request-header name": `*` never covers Authorization.
         return self.any_header and name != "authorization"
 
-    def _refuse(self, refused: str, detail: str, why: str) -> CorsDecision:
-        """A 403 without any Access-Control-Allow-* header (Fetch §"HTTP responses" suggests
-        exactly that to denote failure); `why` is empty only for an origin that is simply not
-        listed, so the log line reads "cors: origin https://evil.test not allowed"."""
-        reason = f"cors: {detail}" + (f" ({why})" if why else "")
-        why = why or "it is not one of the origins this server allows"
-        body = f"CORS preflight refused: {detail} ({why}).\n"
-        return CorsDecision(
-            kind=CorsKind.PREFLIGHT_DENIED,
-            vary=self._vary_preflight,
-            reason=reason,
-            refused=refused,
-            response=dataclasses.replace(
-                text_response(
-                    403, body, headers=((b"vary", self._vary_preflight),), log_note=reason
-                ),
-                shared=True,
-            ),
-        )
+    def _refuse(self, refused: str, detail: str, why: str, fix: str = "") -> CorsDecision:
+        return refusal(self._vary_preflight, refused, detail, why, fix)
 
     def preflight_response(self, decision: CorsDecision) -> Response:
         """The complete answer to a preflight: 204 with CORS headers, or 403 without."""
@@ -274,3 +276,51 @@ class CorsPolicy:
             self._annotated[key] = (response, decision, annotated)
             return annotated
         return with_cors_headers(decision, response)
+
+
+def advise(
+    policy: CorsPolicy, refused: str, *, origin: str, method: str, bad_headers: Sequence[str] = ()
+) -> Advice | str:
+    """The first fix for a refusal by `policy` (see `advice.fix_for`); "" when no setting
+    fixes it."""
+    return fix_for(
+        refused,
+        settings=policy.settings,
+        provenance=policy.provenance,
+        any_origin=policy.matcher.any_origin,
+        methods=policy.methods,
+        origin=origin,
+        method=method,
+        bad_headers=bad_headers,
+        any_header=policy.any_header,
+    )
+
+
+def _fix_lines(
+    policy: CorsPolicy, refused: str, *, origin: str, method: str, bad_headers: Sequence[str] = ()
+) -> str:
+    """The fix as the lines a refused preflight's body ends with (as `minicors check` words
+    them).  Computed only for a decision not yet memoised."""
+    if not (origin + method).isprintable():
+        return ""  # nothing a setting could be made of
+    return advice_lines(
+        advise(policy, refused, origin=origin, method=method, bad_headers=bad_headers)
+    )
+
+
+def refusal(vary: bytes, refused: str, detail: str, why: str, fix: str = "") -> CorsDecision:
+    """A 403 without any Access-Control-Allow-* header (Fetch §"HTTP responses" suggests
+    exactly that to denote failure), its body ending with the fix; `why` is empty only for an
+    origin that is simply not listed, so the log line reads "cors: origin https://evil.test
+    not allowed"."""
+    reason = f"cors: {detail}" + (f" ({why})" if why else "")
+    why = why or "it is not one of the origins this server allows"
+    body = f"CORS preflight refused: {detail} ({why}).\n{fix}"
+    response = text_response(403, body, headers=((b"vary", vary),), log_note=reason)
+    return CorsDecision(
+        kind=CorsKind.PREFLIGHT_DENIED,
+        vary=vary,
+        reason=reason,
+        refused=refused,
+        response=dataclasses.replace(response, shared=True),
+    )

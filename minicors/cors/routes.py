@@ -8,59 +8,24 @@ again one way, empty segments dropped), so `/API/x`, `/api/%61dmin`, `//` and `+
 tricks cannot select another policy than the one for the resource the handler serves
 (flask-cors CVE-2024-6866, CVE-2024-6844).  An encoded `/` stays inside its segment, as it
 does for the handlers; `.`/`..` segments are not resolved (static files refuse such a path).
+The glob itself lives in `minicors/pathglob.py`, shared with the `[headers]` paths.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from urllib.parse import unquote
 
-from ..errors import ConfigError
-from ..messages import Target, quote_segment
+from ..messages import Target
+from ..pathglob import PathGlob, compile_glob
+from ..pathglob import literal_segment as _literal
 from .policy import CorsPolicy
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RoutePattern:
-    """A compiled route glob; `source` is the pattern as configured."""
-
-    source: str
-    regex: re.Pattern[str]
-
-    def matches(self, path: str) -> bool:
-        """`path` must be a `Target.canonical`."""
-        return self.regex.fullmatch(path) is not None
+RoutePattern = PathGlob  # the glob is shared with `[headers]` (minicors/pathglob.py)
 
 
 def compile_route(source: str) -> RoutePattern:
     """Compile `source` (see the module docstring) or raise ConfigError naming the fix."""
-    if not source.startswith("/"):
-        raise ConfigError(f"CORS route {source!r} must start with '/': e.g. '/api/**'")
-    if any(c in source for c in "?#"):
-        raise ConfigError(
-            f"CORS route {source!r} has '?' or '#': routes match the path only; drop the query"
-        )
-    parts: list[str] = []
-    for seg in source[1:].split("/"):
-        if seg == "**":
-            parts.append(r"(?:/[^/]*)*")
-        elif seg == "*":
-            parts.append(r"/[^/]+")
-        elif "*" in seg:
-            raise ConfigError(
-                f"CORS route {source!r}: '*' must be a whole segment ('*' = one segment, "
-                "'**' = any depth), e.g. '/api/*/items'"
-            )
-        else:
-            parts.append("/" + re.escape(_literal(seg)))
-    return RoutePattern(source=source, regex=re.compile("".join(parts)))
-
-
-def _literal(segment: str) -> str:
-    """A literal pattern segment spelled as `Target.canonical` spells it (`a%20b`, `a b`)."""
-    return quote_segment(unquote(segment, errors="surrogateescape"))
+    return compile_glob(source, "CORS route")
 
 
 def _sample_paths(pattern: str) -> list[str]:

@@ -33,10 +33,31 @@ class CorsSettings:
     allow_private_network: bool = False
 
 
+# A list setting whose values include one starting with "+" keeps its default and adds every
+# value to it ("+X" = "the defaults and X"), so adding one origin, method or exposed header
+# never silently drops the rest.  "loopback" names the default origins in any list.
+PLUS = "+"
+LOOPBACK = "loopback"
+
+
+def plus_mode(values: Sequence[str]) -> bool:
+    """Whether `values` extend the default (some value starts with "+")."""
+    return any(v.strip().startswith(PLUS) for v in values)
+
+
+def with_defaults(values: Sequence[str], default: Sequence[str]) -> tuple[str, ...]:
+    """`values` as the effective list: with a "+" value, the default plus every value."""
+    if not plus_mode(values):
+        return tuple(v.strip() for v in values)
+    added = (v.strip().removeprefix(PLUS).strip() for v in values)
+    return tuple(dict.fromkeys((*default, *added)))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Checked:
     """Settings made ready for deciding: normalised tokens and the warnings to print."""
 
+    origins: tuple[str, ...]  # the effective list ("loopback" for the default), for display
     matcher: OriginMatcher
     methods: tuple[str, ...]  # as browsers send them (Fetch §"normalize a method")
     headers: frozenset[str] | None  # lower-cased; None: whatever a preflight asks for
@@ -47,6 +68,8 @@ class Checked:
 def _tokens(kind: str, values: Sequence[str], example: str) -> tuple[str, ...]:
     out = tuple(v.strip() for v in values)
     for v in out:
+        if v.startswith(PLUS):
+            raise ConfigError(f"{kind} {v!r}: write '+' only at the start, e.g. +{example}")
         if v != "*" and not is_token(v):
             raise ConfigError(f"{kind} {v!r} is not a valid token; write a name like {example}")
     return out
@@ -62,7 +85,10 @@ def as_list(what: str, value: Sequence[str]) -> tuple[str, ...]:
 def check_settings(s: CorsSettings) -> Checked:
     """`s` checked, or ConfigError naming the problem and the fix."""
     warnings: list[str] = []
-    matcher = OriginMatcher(s.allow_origins, s.allow_origin_regex)
+    origins = with_defaults(s.allow_origins, (LOOPBACK,))
+    matcher = OriginMatcher(origins, s.allow_origin_regex)
+    if not origins and s.allow_origin_regex is None:
+        origins = (LOOPBACK,)
     warnings.extend(matcher.warnings)
     if matcher.any_origin and s.allow_credentials:
         raise ConfigError(
@@ -73,17 +99,22 @@ def check_settings(s: CorsSettings) -> Checked:
     if matcher.allow_null and s.allow_credentials:
         warnings.append("'null' is allowed with credentials: any sandboxed page can use cookies")
     methods = []
-    for m in _tokens("allowed method", s.allow_methods, "PUT"):
+    listed = _tokens("allowed method", with_defaults(s.allow_methods, DEFAULT_METHODS), "PUT")
+    for m in listed:
         if m.upper() in NORMALISED_METHODS:
             m = m.upper()  # Fetch §"normalize a method": `put` is sent as `PUT`
-        elif m != m.upper() and m.upper() not in (x.strip() for x in s.allow_methods):
+        elif m != m.upper() and m.upper() not in listed:
             warnings.append(
                 f"allowed method {m!r} is compared case-sensitively (Fetch): a page sending "
                 f"{m.upper()!r} is not allowed by it; write {m.upper()!r} (or list both)"
             )
         methods.append(m)
-    headers = _tokens("allowed header", s.allow_headers or (), "X-Token")
-    expose = _tokens("exposed header", s.expose_headers, "X-Total-Count")
+    # The default allows whatever a preflight asks for, so "+X" adds nothing to it.
+    echo = s.allow_headers is None or plus_mode(s.allow_headers)
+    headers = () if echo else _tokens("allowed header", s.allow_headers or (), "X-Token")
+    expose = _tokens(
+        "exposed header", with_defaults(s.expose_headers, DEFAULT_EXPOSE), "X-Total-Count"
+    )
     if "*" in expose and s.allow_credentials:
         warnings.append(
             "exposed header '*' is a wildcard only for requests without credentials "
@@ -98,9 +129,10 @@ def check_settings(s: CorsSettings) -> Checked:
             "(Firefox: 86400 s): browsers cache the preflight for less; the value is sent"
         )
     return Checked(
+        origins=origins,
         matcher=matcher,
         methods=tuple(dict.fromkeys(methods)),
-        headers=None if s.allow_headers is None else frozenset(h.lower() for h in headers),
+        headers=None if echo else frozenset(h.lower() for h in headers),
         expose=expose,
         warnings=tuple(warnings),
     )

@@ -18,6 +18,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Sequence
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import SimpleQueue
 from types import FrameType
@@ -25,6 +26,7 @@ from types import FrameType
 import trio
 
 from ..config import Config
+from .announce import announce_serving
 from .listen import BACKLOG, BoundAddress, Server, bind_error
 
 log = logging.getLogger("minicors.workers")
@@ -89,7 +91,7 @@ async def _worker_serve(
         nursery.cancel_scope.cancel()  # served out: the orphan watch is no longer needed
 
 
-def run_workers(config: Config) -> int:
+def run_workers(config: Config, *, startup: Sequence[str] = ()) -> int:
     """Run `config.workers` worker processes until SIGINT/SIGTERM; exit status 0."""
     reuse_port = hasattr(socket, "SO_REUSEPORT")
     # With SO_REUSEPORT the supervisor only holds the port (each worker listens on its own
@@ -140,8 +142,8 @@ def run_workers(config: Config) -> int:
         )
         return 1
     scheme = "https" if config.tls is not None else "http"
-    url = BoundAddress(host=config.host, port=port, scheme=scheme).url
-    print(f"minicors: serving {config.root} at {url} ({config.workers} workers)", flush=True)
+    address = BoundAddress(host=config.host, port=port, scheme=scheme)
+    announce_serving(config, address, note=f" ({config.workers} workers)", startup=startup)
     while not stopping:
         sentinels = [p.sentinel for p, _ in workers]
         multiprocessing.connection.wait(sentinels, timeout=0.2)

@@ -20,6 +20,7 @@ from ..options import StaticOptions
 from .answer import NOSNIFF, FileAnswers
 from .cache import EntityCache
 from .encoding import accepts_html
+from .headers import ExtraHeaders
 from .listing import render_html, render_json, scan_directory
 from .mime import MediaType, MimeTable, is_hashed_name
 from .opener import MEMO_MAX, Opened, SafeOpener
@@ -69,6 +70,8 @@ class StaticFiles:
         self._variants = Variants(self._opener, options)
         self._answers = FileAnswers(self._cache_headers)
         self._inject = inject_html
+        # The user's headers (`--header`, `[headers]`); None keeps every answer as it was.
+        self._extra = ExtraHeaders(options.headers) if options.headers else None
         # URL path -> judged path (a pure function of the path and the dotfiles setting).
         self._urls: dict[str, UrlPath | Refusal] = {}
         # URL path -> the whole answer for a small settled file (see cache.py).
@@ -84,11 +87,20 @@ class StaticFiles:
         method = request.method
         if method not in ("GET", "HEAD"):
             if method == "OPTIONS":  # RFC 9110 §9.3.7: what this resource allows
-                return Response(status=204, headers=((b"allow", ALLOW),))
-            return text_response(405, "method not allowed\n", headers=((b"allow", ALLOW),))
-        cached = self._entities.lookup(request)
-        if cached is not None:
-            return cached
+                response = Response(status=204, headers=((b"allow", ALLOW),))
+            else:
+                response = text_response(405, "method not allowed\n", headers=((b"allow", ALLOW),))
+        else:
+            cached = self._entities.lookup(request)
+            if cached is not None:
+                return cached  # a kept answer got the user's headers when it was made
+            response = self._get(request)
+        extra = self._extra
+        if extra is None or response.shared:  # shared: a kept answer, already complete
+            return response
+        return extra.apply(request.url.canonical, response)
+
+    def _get(self, request: Request) -> Response:
         url = self._urls.get(request.path)
         if url is None:
             url = judge_url(request.url, dotfiles=self.options.dotfiles)
@@ -248,6 +260,11 @@ class StaticFiles:
             return response, True  # the ordinary path reads it again and reports the error
         if len(data) != st.st_size:
             return response, True  # changed under us: send it the ordinary way, keep nothing
-        kept = Response(status=200, headers=response.headers, body=data, shared=True)
+        headers = response.headers
+        if self._extra is not None:
+            # Kept under `request.path`, which is the canonical path the headers are chosen by
+            # (checked above): another path's glob headers can never be served from here.
+            headers = self._extra.apply(request.path, response).headers
+        kept = Response(status=200, headers=headers, body=data, shared=True)
         self._entities.store(request.path, opened.path, st, kept, any_coding=not compressible)
         return kept, False

@@ -1,7 +1,8 @@
 """Turn a request path into file names under ROOT, refusing anything that could leave it.
 
 Two independent fences.  First the URL is judged segment by segment before any file-system
-call: no `.`/`..`, no encoded `/` or `\\`, no backslash, no NUL, no dotfile unless allowed.
+call: no `.`/`..`, no encoded `/` or `\\`, no backslash, no NUL, no dotfile unless allowed
+(`/.well-known/` at ROOT's top excepted: RFC 8615 puts well-known URIs there).
 Then the caller asks the kernel where the opened file really is and checks it lies under the
 real ROOT (`is_inside`), which is what stops symlinks pointing outside.
 """
@@ -12,6 +13,11 @@ import os
 from dataclasses import dataclass
 
 from ..messages import Target, TargetForm
+
+# RFC 8615 §3: well-known URIs (security.txt, assetlinks.json, apple-app-site-association)
+# live under "/.well-known/" at the top of the path, so that one dot-directory is served
+# without --dotfiles; dotfiles inside it, and `.well-known` directories deeper down, are not.
+WELL_KNOWN = ".well-known"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,7 +43,7 @@ def judge_url(url: Target, *, dotfiles: bool) -> UrlPath | Refusal:
     hidden: an encoded separator, a NUL, a `.`/`..` segment, a dotfile unless allowed."""
     if url.form is TargetForm.ASTERISK:
         return Refusal(reason="request-target '*' is not a path")
-    for name in url.segments:
+    for depth, name in enumerate(url.segments):
         if "/" in name or "\\" in name:
             return Refusal(reason=f"separator inside segment {name[:80]!r}")
         if "\x00" in name:
@@ -45,7 +51,7 @@ def judge_url(url: Target, *, dotfiles: bool) -> UrlPath | Refusal:
         if name in (".", ".."):
             # Clients remove dot-segments (RFC 3986 §5.2.4); only a crafted request has them.
             return Refusal(reason=f"dot-segment {name!r}")
-        if name.startswith(".") and not dotfiles:
+        if name.startswith(".") and not dotfiles and (depth, name) != (0, WELL_KNOWN):
             return Refusal(reason=f"dotfile {name[:80]!r} (dotfiles are off)")
     canonical = url.canonical[:-1] if url.trailing_slash and url.segments else url.canonical
     return UrlPath(names=url.segments, trailing_slash=url.trailing_slash, canonical=canonical)
@@ -65,6 +71,9 @@ def is_inside(real: str, root: str, prefix: str) -> bool:
 
 
 def has_hidden_part(real: str, prefix: str) -> bool:
-    """A component of `real` below ROOT starts with "." (a symlink may lead into `.git`)."""
+    """A component of `real` below ROOT starts with "." (a symlink may lead into `.git`),
+    other than a top-level `.well-known` (RFC 8615 §3)."""
     rel = real[len(prefix) :]
+    if rel == WELL_KNOWN or rel.startswith(WELL_KNOWN + os.sep):
+        rel = rel[len(WELL_KNOWN) :]
     return rel.startswith(".") or (os.sep + ".") in rel

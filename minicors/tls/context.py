@@ -161,8 +161,10 @@ def check_served_root(root: str, *, dotfiles: bool, options: TlsOptions) -> list
         real = os.path.realpath(path)
         if os.path.commonpath([top, real]) != top:
             return False
-        parts = os.path.relpath(real, top).split(os.sep)
-        return dotfiles or not any(part.startswith(".") for part in parts if part != ".")
+        parts = [part for part in os.path.relpath(real, top).split(os.sep) if part != "."]
+        if parts[:1] == [".well-known"]:  # served without --dotfiles (RFC 8615 §3)
+            parts = parts[1:]
+        return dotfiles or not any(part.startswith(".") for part in parts)
 
     warnings: list[str] = []
     if options.key_file is not None:

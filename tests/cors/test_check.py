@@ -43,7 +43,7 @@ def test_loopback_get_is_allowed_without_preflight() -> None:
     assert result.allowed
     lines = result.report.splitlines()
     assert lines[0] == "ALLOWED: GET / from http://localhost:5173 (credentials: omit)"
-    assert "policy: default" in lines
+    assert "policy: from the command line (defaults where no flag is given)" in lines
     assert "preflight: not needed (safelisted method and headers)" in lines
     assert "  < access-control-allow-origin: http://localhost:5173" in lines
     assert "  < vary: Origin" in lines
@@ -87,11 +87,22 @@ def test_allowed_preflight_shows_both_exchanges_exactly() -> None:
             "GET",
             (),
             False,
-            ["add --allow-origin https://app.test (it replaces the loopback default)"],
+            ["add --allow-origin +https://app.test"],  # "+": the loopback default stays
         ),
         (APP, "https://other.test", "GET", (), False, ["add --allow-origin https://other.test"]),
         (STRICT, "https://app.test", "PUT", (), True, ["add --allow-method PUT"]),
-        (STRICT, "https://app.test", "patch", (), True, ["add --allow-method patch"]),  # case
+        (
+            STRICT,
+            "https://app.test",
+            "patch",
+            (),
+            True,
+            [
+                "in the page, write the method as 'PATCH': fetch() upper-cases only DELETE, "
+                "GET, HEAD, OPTIONS, POST and PUT, so 'patch' is sent as it is and methods "
+                "compare case-sensitively"
+            ],
+        ),
         (STRICT, "https://app.test", "GET", ("X-Other: 1",), True, ["add --allow-header x-other"]),
         (
             STRICT,
@@ -109,8 +120,8 @@ def test_allowed_preflight_shows_both_exchanges_exactly() -> None:
             (),
             True,
             [
-                "cannot: '*' with credentials — list the origin instead (replace --allow-origin "
-                "'*' with --allow-origin https://x.test --allow-credentials)"
+                "replace --allow-origin '*' with --allow-origin https://x.test "
+                "--allow-credentials ('*' never works with credentials: list the origin)"
             ],
         ),
         (
@@ -150,7 +161,7 @@ def test_allowed_preflight_shows_both_exchanges_exactly() -> None:
             "PUT",
             (),
             False,
-            ["add --allow-method PUT (in the [[cors.route]] for /api/**)"],
+            ["add --allow-method PUT"],  # a route built in code: its own settings
         ),
     ],
 )
@@ -192,10 +203,10 @@ def test_suggested_fixes_really_allow_the_request() -> None:
 def test_route_policy_is_named_and_other_paths_use_the_default() -> None:
     routed = check(ROUTED, "https://app.test", "GET", path="/api/items?x=1")
     assert routed.allowed
-    assert "policy: route /api/** ([[cors.route]])" in routed.report
+    assert "policy: route /api/**" in routed.report
     assert "  < access-control-allow-origin: https://app.test" in routed.report
     default = check(ROUTED, "https://app.test", "GET", path="/index.html")
-    assert "policy: default" in default.report
+    assert "policy: from the command line" in default.report
     assert "  < access-control-allow-origin: *" in default.report
 
 

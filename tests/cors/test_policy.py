@@ -455,8 +455,11 @@ def test_refused_preflight(
     assert isinstance(response.body, bytes)
     body = response.body.decode()
     assert body.startswith(f"CORS preflight refused: {reason.removeprefix('cors: ')}")
-    assert body.endswith(").\n")
-    assert refused in body
+    first, _, rest = body.partition("\n")
+    assert first.endswith(").")
+    assert refused in first
+    # Then the fix, as `minicors check` words it, unless no setting can fix it.
+    assert rest == "" or (rest.startswith("fix: ") and rest.endswith("\n")), rest
 
 
 def test_refused_bodies_say_why() -> None:
@@ -464,6 +467,7 @@ def test_refused_bodies_say_why() -> None:
     assert response.body == (
         b"CORS preflight refused: origin https://evil.test not allowed "
         b"(it is not one of the origins this server allows).\n"
+        b"fix: add --allow-origin https://evil.test\n"
     )
     methods = CorsPolicy(allow_origins=["https://app.test"], allow_methods=["GET", "PATCH"])
     _, response = answer(methods, preflight("https://app.test", "patch"))
