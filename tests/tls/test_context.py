@@ -314,6 +314,20 @@ def test_a_users_key_under_root_is_warned_about(tmp_path: Path) -> None:
     assert check_served_root(str(tmp_path / "site"), dotfiles=False, options=options) == []
 
 
+def test_a_key_under_well_known_is_served_so_it_is_warned_about(tmp_path: Path) -> None:
+    """`/.well-known/` is served without --dotfiles (RFC 8615), so a key there would leak;
+    one in another dot-directory would not be served."""
+    served = TlsOptions(
+        cert_file=str(tmp_path / "c.pem"), key_file=str(tmp_path / ".well-known" / "k.pem")
+    )
+    [warning] = check_served_root(str(tmp_path), dotfiles=False, options=served)
+    assert "k.pem" in warning and "would be served" in warning
+    hidden = TlsOptions(
+        cert_file=str(tmp_path / "c.pem"), key_file=str(tmp_path / ".tls" / "k.pem")
+    )
+    assert check_served_root(str(tmp_path), dotfiles=False, options=hidden) == []
+
+
 def test_leaf_names_are_what_the_context_serves() -> None:
     context = server_context(TlsOptions(), "192.168.1.20")
     ca = LocalCA.open()
