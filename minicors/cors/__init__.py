@@ -10,6 +10,7 @@ from __future__ import annotations
 from .advice import Provenance
 from .check import CheckQuery, CheckResult, explain, summary, unexposed_fix
 from .decision import CorsDecision, CorsKind
+from .export import export_policy
 from .policy import CorsPolicy
 from .routes import CorsRouter
 from .settings import DEFAULT_EXPOSE, DEFAULT_METHODS, CorsSettings
@@ -26,6 +27,7 @@ __all__ = [
     "CorsSettings",
     "Provenance",
     "explain",
+    "export_policy",
     "summary",
     "unexposed_fix",
 ]

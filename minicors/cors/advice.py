@@ -3,8 +3,10 @@
 A fix is a list of `Change`s to the policy's settings, rendered as the thing the user does:
 flags (`add --allow-method +PATCH`) when the setting is the default or came from the command
 line, an edit of the config file (`in cors.toml, set allow_methods = [...] under [cors]`) when
-the policy lives there.  `apply` is what following the text does, so `minicors check` can
-verify each fix by simulating again, and the words and the simulation cannot drift apart.
+the policy lives there, the keyword argument to change (`add 'PATCH' to allow_methods`) when it
+was built in code for the ASGI middleware.  `apply` is what following the text does, so
+`minicors check` can verify each fix by simulating again, and the words and the simulation
+cannot drift apart.
 
 Following a fix never drops a default: a list setting still at its default is extended with a
 `+` value (`--allow-method +PATCH` = the default methods and PATCH), never replaced.
@@ -39,6 +41,7 @@ class Provenance:
     table: str = "[cors]"  # or '[[cors.route]] path = "/api/**"'
     from_file: frozenset[str] = frozenset()  # CorsSettings field names set in that table
     from_flags: frozenset[str] = frozenset()  # field names set by flags ([cors] policy only)
+    keywords: bool = False  # given as keyword arguments in code (the ASGI middleware)
 
     @property
     def is_route(self) -> bool:
@@ -52,6 +55,8 @@ class Provenance:
 
     def label(self) -> str:
         """The policy's name in `minicors check`'s report."""
+        if self.keywords:
+            return "from keyword arguments in code"
         if self.file is None:
             return "from the command line (defaults where no flag is given)"
         where = f"{self.table} in {self.file}"
@@ -94,6 +99,8 @@ _DEFAULTS = CorsSettings()
 def _given(settings: CorsSettings, setting: str, provenance: Provenance) -> bool:
     """Whether `setting` holds values someone wrote (else it is at its default).  A policy
     built in code has no record of its flags: a value other than the default was given."""
+    if provenance.keywords:
+        return True  # keywords replace their defaults: nothing to extend with "+"
     if provenance.in_file(setting):
         return setting in provenance.from_file
     changed = getattr(settings, setting) != getattr(_DEFAULTS, setting)
@@ -124,6 +131,8 @@ def apply(
 
 def render(settings: CorsSettings, provenance: Provenance, changes: Sequence[Change]) -> str:
     """What the user does to make `changes`."""
+    if provenance.keywords:
+        return _keyword_text(changes)
     after, _ = apply(settings, provenance, changes)
     flag_parts: list[str] = []
     file_parts: list[str] = []
@@ -148,6 +157,22 @@ def render(settings: CorsSettings, provenance: Provenance, changes: Sequence[Cha
         parts.append(
             f"in {provenance.file}, set {' and '.join(file_parts)} under {provenance.table}"
         )
+    return "; and ".join(parts)
+
+
+def _keyword_text(changes: Sequence[Change]) -> str:
+    """`changes` as edits of the keyword arguments the policy was given in code."""
+    parts: list[str] = []
+    for change in changes:
+        name = change.setting
+        added = ", ".join(repr(a) for a in change.add)
+        if change.value is not None:
+            parts.append(f"pass {name}={change.value}")
+        elif change.drop:
+            dropped = ", ".join(repr(d) for d in change.drop)
+            parts.append(f"replace {dropped} with {added} in {name}")
+        else:
+            parts.append(f"add {added} to {name}")
     return "; and ".join(parts)
 
 

@@ -30,6 +30,7 @@ from .browser import (
 )
 from .decision import CorsDecision
 from .headers import is_token
+from .lna import REFUSED_LINES, assess_query
 from .origins import parse_origin_rule, parse_request_origin
 from .policy import CorsPolicy, advise
 from .routes import CorsRouter
@@ -45,6 +46,9 @@ class CheckQuery:
     headers: tuple[str, ...] = ()  # "Name: value" or "Name" (then the value is empty)
     credentials: bool = False
     path: str = "/"
+    page_address_space: str | None = None  # Local Network Access (lna.py): None = from origin
+    target_address_space: str | None = None  # None = from the address minicors listens on
+    server_host: str = "127.0.0.1"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -269,12 +273,18 @@ def explain(router: CorsRouter, query: CheckQuery) -> CheckResult:
     # A route built in code (not from a file) has no table to name: name its pattern.
     label = f"route {route}" if route and not policy.provenance.file else policy.provenance.label()
     head = [f"policy: {label}", *(f"  {line}" for line in describe(policy))]
+    # Local Network Access is decided before CORS (Chrome >= 142): its lines come first.
+    lna = assess_query(
+        fetch.origin, query.page_address_space, query.target_address_space, query.server_host
+    )
+    head += lna.lines
     if fetch.method.upper() in FORBIDDEN_METHODS:
         lines = [f"REFUSED: {what}", *head, f"reason: browsers never send {fetch.method}"]
         lines.append("fix: cannot: fetch() throws for a forbidden method (Fetch §Methods)")
         return CheckResult(allowed=False, report="\n".join(lines) + "\n")
     outcome = _simulate(policy, fetch)
-    lines = [f"{'ALLOWED' if outcome.allowed else 'REFUSED'}: {what}", *head]
+    allowed = outcome.allowed and not lna.blocked
+    lines = [f"{'ALLOWED' if allowed else 'REFUSED'}: {what}", *head]
     if outcome.preflight is None:
         lines.append("preflight: not needed (safelisted method and headers)")
     else:
@@ -299,8 +309,10 @@ def explain(router: CorsRouter, query: CheckQuery) -> CheckResult:
         assert outcome.failure is not None  # noqa: S101 - refused means a failure
         lines.append(f"reason: {outcome.decision.reason or outcome.failure[1]}")
         lines += _fixes(policy, fetch, outcome)
+    if lna.blocked:
+        lines += REFUSED_LINES
     lines += [f"note: {note}" for note in fetch.notes]
-    return CheckResult(allowed=outcome.allowed, report="\n".join(lines) + "\n")
+    return CheckResult(allowed=allowed, report="\n".join(lines) + "\n")
 
 
 def describe(policy: CorsPolicy) -> list[str]:

@@ -32,6 +32,20 @@ HEADERS_LISTED: dict[str, Any] = {
 }
 PRIVATE: dict[str, Any] = {"allow_origins": [APP], "allow_private_network": True}
 DEFAULT: dict[str, Any] = {}  # loopback on any port
+# Added for the exports: a regex that matches anything, so only the origin grammar refuses.
+ANY_REGEX: dict[str, Any] = {"allow_origin_regex": r".*"}
+PORTED: dict[str, Any] = {"allow_origins": ["http://app.test:8080"]}
+NULL_LISTED: dict[str, Any] = {"allow_origins": ["null", APP]}
+REGEX_CREDS: dict[str, Any] = {
+    "allow_origin_regex": r"https://[a-z]+\.example\.net",
+    "allow_credentials": True,
+}
+ANY_HEADER: dict[str, Any] = {"allow_origins": [APP], "allow_headers": ["*"]}
+ANY_METHOD: dict[str, Any] = {"allow_origins": [APP], "allow_methods": ["*"]}
+NO_METHODS: dict[str, Any] = {"allow_origins": [APP], "allow_methods": [], "expose_headers": []}
+MAX_AGE_ZERO: dict[str, Any] = {"allow_origins": [APP], "max_age_s": 0}
+PNA_STAR: dict[str, Any] = {"allow_origins": ["*"], "allow_private_network": True}
+LONG = "https://" + "a." * 510 + "example.com"  # 1039 characters: longer than any real origin
 
 
 def preflight(origin: str, method: str = "PUT", headers: str = "") -> Headers:
@@ -110,6 +124,73 @@ CASES: tuple[WireCase, ...] = (
     ),
     _case("origin-uppercase-refused", LISTED, "GET", (("Origin", "HTTPS://APP.TEST"),)),
     _case("origin-list-refused", LISTED, "GET", (("Origin", f"{APP}, {EVIL}"),)),
+    # Added for the exports (nginx, Caddy): each of the engine's rules once more, at its edge.
+    *(
+        _case(f"grammar-{name}", ANY_REGEX, "GET", (("Origin", origin),))
+        for name, origin in (
+            ("ipv4", "http://10.0.0.1:8080"),
+            ("ipv4-leading-zero", "http://10.0.0.01"),
+            ("numeric-host", "http://1.2.3"),
+            ("hex-host", "http://a.0x1f"),
+            ("ipv6", "http://[::1]:3000"),
+            ("ipv6-long-form", "http://[0:0::1]"),
+            ("ipv6-full", "http://[1:2:3:4:5:6:7:8]"),
+            ("default-port", "https://a.test:443"),
+            ("port-leading-zero", "http://a.test:0080"),
+            ("port-too-big", "http://a.test:65536"),
+            ("upper-case", "HTTPS://A.TEST"),
+            ("trailing-dot", "https://a.test."),
+            ("label-hyphen", "https://-a.test"),
+            ("path", "https://a.test/"),
+            ("null", "null"),
+        )
+    ),
+    _case("pattern-default-port", PATTERNS, "GET", (("Origin", "http://localhost:80"),)),
+    _case("pattern-port-zero", PATTERNS, "GET", (("Origin", "http://localhost:0"),)),
+    _case("pattern-long", PATTERNS, "GET", (("Origin", LONG),)),
+    _case("pattern-upper", PATTERNS, "GET", (("Origin", "https://A.example.com"),)),
+    _case("exact-port", PORTED, "GET", (("Origin", "http://app.test:8080"),)),
+    _case("exact-port-other", PORTED, "GET", (("Origin", "http://app.test:8081"),)),
+    _case("null-listed", NULL_LISTED, "GET", (("Origin", "null"),)),
+    _case("null-listed-preflight", NULL_LISTED, "OPTIONS", preflight("null", "PUT")),
+    _case("regex-creds", REGEX_CREDS, "GET", (("Origin", "https://ab.example.net"),)),
+    _case("regex-creds-preflight", REGEX_CREDS, "OPTIONS", preflight("https://x.example.net")),
+    _case("regex-case", REGEX_CREDS, "GET", (("Origin", "https://AB.example.net"),)),
+    _case("star-preflight-odd-origin", STAR, "OPTIONS", preflight("HTTPS://X", "PUT")),
+    _case("any-header-ok", ANY_HEADER, "OPTIONS", preflight(APP, "PUT", "x-a,x-b")),
+    _case("any-header-auth", ANY_HEADER, "OPTIONS", preflight(APP, "PUT", "authorization")),
+    _case("any-header-auths", ANY_HEADER, "OPTIONS", preflight(APP, "PUT", "authorizations")),
+    _case("any-header-mixed", ANY_HEADER, "OPTIONS", preflight(APP, "PUT", "x-a,Authorization")),
+    _case("any-method", ANY_METHOD, "OPTIONS", preflight(APP, "PURGE")),
+    _case("any-method-lower", ANY_METHOD, "OPTIONS", preflight(APP, "purge")),
+    _case("any-method-list", ANY_METHOD, "OPTIONS", preflight(APP, "GET, PURGE")),
+    _case("no-methods-get", NO_METHODS, "OPTIONS", preflight(APP, "GET")),
+    _case("no-methods-put", NO_METHODS, "OPTIONS", preflight(APP, "PUT")),
+    _case("no-expose", NO_METHODS, "GET", (("Origin", APP),)),
+    _case("acrh-empty-elements", LISTED, "OPTIONS", preflight(APP, "PUT", " , ,")),
+    _case("acrh-not-a-token", LISTED, "OPTIONS", preflight(APP, "PUT", "x a")),
+    _case("acrh-spaces", LISTED, "OPTIONS", preflight(APP, "PUT", "x-a , x-b")),
+    _case("listed-headers-upper", HEADERS_LISTED, "OPTIONS", preflight(APP, "PUT", "CONTENT-TYPE")),
+    _case("max-age-zero", MAX_AGE_ZERO, "OPTIONS", preflight(APP, "PUT")),
+    _case(
+        "pna-star",
+        PNA_STAR,
+        "OPTIONS",
+        (*preflight(APP, "GET"), ("Access-Control-Request-Private-Network", "true")),
+        tags=frozenset({"pna"}),
+    ),
+    _case(
+        "pna-not-true",
+        PRIVATE,
+        "OPTIONS",
+        (*preflight(APP, "GET"), ("Access-Control-Request-Private-Network", "TRUE")),
+        tags=frozenset({"pna"}),
+    ),
+    # Added for the ASGI middleware: requests that reach the app with headers a carrier might
+    # treat apart (a Cookie under a policy without credentials, HEAD, a refused POST).
+    _case("cookie-no-creds", LISTED, "GET", (("Origin", APP), ("Cookie", "session=1"))),
+    _case("head-allowed", LISTED, "HEAD", (("Origin", APP),)),
+    _case("post-refused", LISTED, "POST", (("Origin", EVIL), ("Content-Type", "text/plain"))),
 )
 
 CaseView = tuple[int | None, tuple[tuple[str, str], ...], tuple[str, ...]]
