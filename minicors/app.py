@@ -19,13 +19,15 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from .config import Config
-from .cors import CorsDecision, CorsPolicy
-from .errors import HttpError
+from .cors import CorsDecision, CorsKind, CorsPolicy
+from .errors import HttpError, PeerGone
 from .messages import INTERNAL_ERROR, LiveBody, Request, Response, error_response, text_response
 from .static import StaticFiles
 
 if TYPE_CHECKING:
     from .jsonapi import JsonApi
+    from .proxy import ProxyRoute
+    from .proxyclient import Proxy
     from .reload import ReloadHub
 
 log = logging.getLogger("minicors.app")
@@ -34,8 +36,9 @@ _CRASH_NOTE = "error: see traceback"
 
 
 class App:
-    """Routes requests to the JSON API (under its prefix) or to static files, with CORS; with
-    `--reload`, also to the reload script and its event stream under /_minicors/."""
+    """Routes requests to an upstream (under a `--proxy` prefix), the JSON API (under its
+    prefix) or static files, with CORS; with `--reload`, also to the reload script and its
+    event stream under /_minicors/."""
 
     def __init__(self, config: Config) -> None:
         self.router = config.router
@@ -52,6 +55,14 @@ class App:
             from .jsonapi import JsonApi  # imported here: only loaded when an API is served
 
             self.api = JsonApi(config.api, limits=config.limits)
+        self.proxy: Proxy | None = None
+        # Which request bodies the server streams instead of buffering (the proxied ones).
+        self.streams_body: Callable[[Request], bool] | None = None
+        if config.proxy is not None:
+            from .proxyclient import Proxy  # httpcore is loaded only when something is proxied
+
+            self.proxy = Proxy(config.proxy, scheme="https" if config.tls else "http")
+            self.streams_body = self.proxy.streams_body
 
     def background(self) -> list[Callable[[], Awaitable[None]]]:
         """Long-running duties (the API file's poll, the --reload watcher), each an async
@@ -60,6 +71,8 @@ class App:
         api = self.api
         if api is not None:
             jobs.append(api.watch)
+        if self.proxy is not None:
+            jobs.append(self.proxy.hold)  # closes the upstream connections when serving ends
         if self.reload is not None:
             from .reload import watch
 
@@ -79,6 +92,12 @@ class App:
         if self.reload is not None and request.url.segments[:1] == ("_minicors",):
             reserved = reload_answer(request, self.reload)
             return _with_note(policy.annotate(decision, reserved), decision)
+        # Proxied prefixes come before the API and static files.
+        proxy = self.proxy
+        if proxy is not None:
+            route = proxy.options.match(request.url)
+            if route is not None:
+                return self._proxied(proxy, route, request, policy, decision)
         # A plain OPTIONS (not a preflight) asks what is allowed (RFC 9110 §9.3.7): both
         # handlers answer it with 204 and their Allow.
         api = self.api
@@ -101,6 +120,30 @@ class App:
         except Exception:
             log.exception("error answering %s %s", request.method, request.target)
             response = error_response(INTERNAL_ERROR, as_json=True, log_note=_CRASH_NOTE)
+        return _with_note(policy.annotate(decision, response), decision)
+
+    async def _proxied(
+        self,
+        proxy: Proxy,
+        route: ProxyRoute,
+        request: Request,
+        policy: CorsPolicy,
+        decision: CorsDecision,
+    ) -> Response:
+        from .proxy import is_websocket
+
+        if decision.kind is CorsKind.SIMPLE_DENIED and is_websocket(request):
+            # Browsers apply no CORS to WebSockets (RFC 6455 §10.2: the server checks Origin),
+            # so a page the policy refuses is turned away here, before the upstream hears of it.
+            response = text_response(403, "minicors: this origin may not open a WebSocket here\n")
+        else:
+            try:
+                response = await proxy.forward(request, route)
+            except PeerGone:
+                raise
+            except Exception:
+                log.exception("error proxying %s %s", request.method, request.target)
+                response = error_response(INTERNAL_ERROR, log_note=_CRASH_NOTE)
         return _with_note(policy.annotate(decision, response), decision)
 
 

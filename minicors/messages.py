@@ -15,7 +15,15 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import quote, unquote
@@ -166,6 +174,9 @@ class Request:
     body: bytes = b""
     http_version: str = "1.1"
     peer: str = ""
+    # A proxied request's body, streamed as it arrives instead of buffered in `body` (the
+    # server reads it from the client as the consumer asks; --max-body-bytes does not apply).
+    body_stream: AsyncIterable[bytes] | None = None
 
     @property
     def path(self) -> str:
@@ -188,7 +199,9 @@ class Request:
         target: str,
         headers: Iterable[tuple[str | bytes, str | bytes]] = (),
         body: bytes = b"",
-        **kwargs: str,
+        *,
+        http_version: str = "1.1",
+        peer: str = "",
     ) -> Request:
         """Convenience constructor for tests and library users (names are lower-cased)."""
         raw = tuple(
@@ -205,7 +218,8 @@ class Request:
             headers=combine_headers(tuple((n.lower(), v) for n, v in raw)),
             raw_headers=raw,
             body=body,
-            **kwargs,
+            http_version=http_version,
+            peer=peer,
         )
 
 
@@ -261,6 +275,7 @@ class LiveBody:
     """
 
     pieces: AsyncIterator[bytes]
+    length: int | None = None  # the total, when known (a proxied body): sent as Content-Length
 
     async def aclose(self) -> None:
         close = getattr(self.pieces, "aclose", None)
@@ -268,7 +283,18 @@ class LiveBody:
             await close()
 
 
-Body = bytes | FileBody | StreamBody | LiveBody
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TunnelBody:
+    """After a `101 Switching Protocols` (a proxied WebSocket): the client's bytes go to `send`
+    and what `receive` returns (b"" at its end) goes to the client, until either side ends;
+    then `close` is called."""
+
+    receive: Callable[[], Awaitable[bytes]]
+    send: Callable[[bytes], Awaitable[None]]
+    close: Callable[[], Awaitable[None]]
+
+
+Body = bytes | FileBody | StreamBody | LiveBody | TunnelBody
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -32,7 +32,7 @@ import trio.testing
 
 from minicors.accesslog import AccessLog
 from minicors.config import Config
-from minicors.messages import LiveBody, Request, Response, StreamBody
+from minicors.messages import LiveBody, Request, Response, StreamBody, TunnelBody
 from minicors.options import Limits
 from minicors.protocol import HeadCache
 from minicors.server import BoundAddress, ConnectionTask, Server, StreamTransport
@@ -217,7 +217,7 @@ def read_body(response: Response) -> bytes:
             return b"".join(body.chunks)
         finally:
             body.close()
-    if isinstance(body, LiveBody):
+    if isinstance(body, LiveBody | TunnelBody):
         raise AssertionError("a live body has no end to read to: read it over the wire")
     try:
         if body.fd is None:

@@ -7,7 +7,16 @@ of shared heads that every connection of a server uses.
 
 from __future__ import annotations
 
-from .connection import HttpConnection, Need, Phase
+from .connection import HttpConnection, Need, Phase, body_piece, upgrade
 from .heads import PHRASES, HeadCache, render_head
 
-__all__ = ["PHRASES", "HeadCache", "HttpConnection", "Need", "Phase", "render_head"]
+__all__ = [
+    "PHRASES",
+    "HeadCache",
+    "HttpConnection",
+    "Need",
+    "Phase",
+    "body_piece",
+    "render_head",
+    "upgrade",
+]

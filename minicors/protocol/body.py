@@ -75,3 +75,10 @@ class BodyReader:
 
     def body(self) -> bytes:
         return bytes(self._body)
+
+    def pop(self) -> bytes:
+        """The bytes decoded since the last call: a streamed body is handed on piece by
+        piece, so what it holds is one read's worth, whatever the body's size."""
+        piece = bytes(self._body)
+        self._body.clear()
+        return piece

@@ -12,6 +12,7 @@ the server feeds it and carries out what it returns.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from enum import Enum
 from typing import NoReturn
 
@@ -44,6 +45,10 @@ class Phase(Enum):
 
 
 _NEAR = 512  # a head this short is found by a look at its own bytes
+# A streamed body (a proxied upload) is passed on as it arrives, so --max-body-bytes, which
+# bounds what minicors holds, does not cap it: the consumer (the upstream) sets its own limit.
+STREAMED_BODY_MAX = 1 << 62
+Streams = Callable[[Request], bool] | None  # which requests have their body streamed
 # The phases as module constants: looked up once per use, on the path every request takes.
 _IDLE, _HEAD, _BODY, _RESPONSE, _CLOSED = (
     Phase.IDLE,
@@ -57,8 +62,12 @@ _IDLE, _HEAD, _BODY, _RESPONSE, _CLOSED = (
 class HttpConnection:
     """The protocol state of one connection (see the module docstring)."""
 
-    def __init__(self, limits: Limits, heads: HeadCache, *, peer: str = "") -> None:
+    def __init__(
+        self, limits: Limits, heads: HeadCache, *, peer: str = "", streams: Streams = None
+    ) -> None:
         self._limits = limits
+        self._streams = streams  # bodies handed out at the head, read as asked (`streaming`)
+        self.streaming = False  # the current request's body is streamed (`body_piece`)
         self._heads = heads
         self._peer = peer
         self._buf = b""  # bytes received; those before _pos are consumed
@@ -168,8 +177,9 @@ class HttpConnection:
         if self._line_ok:
             self._line_ok = False
         self._event = event
+        # The body's size is held to --max-body-bytes by `_body_limits` (unless streamed).
         request, (chunked, length, self._keep, expects_continue) = check_fields(
-            event, head, lines, self._limits.max_body_bytes, self._peer
+            event, head, lines, STREAMED_BODY_MAX, self._peer
         )
         self._http11 = event.http_version == b"1.1"
         if not chunked and not length:
@@ -177,13 +187,14 @@ class HttpConnection:
             self.phase = _RESPONSE
             return request
         self._pending = request
+        limits = _body_limits(self, request, length)
         if parsed is not None and stop < len(buf):
             # h11 read past the head: a reader for the body starts from the head alone.
             conn = _parse_head(head, limit)[1]
-        self._body = BodyReader(conn, chunked=chunked, length=length, limits=self._limits)
+        self._body = BodyReader(conn, chunked=chunked, length=length, limits=limits)
         self._continue = expects_continue
         self.phase = _BODY
-        return self._read_body()
+        return request if self.streaming else self._read_body()
 
     def _incomplete_head(self, buf: bytes, pos: int, start: int, limit: int) -> Need:
         """No whole head yet: refuse now what is already wrong, in stream order (so a head
@@ -244,7 +255,7 @@ class HttpConnection:
         carry no body whatever `length` says (see `sends_body`).  Server errors and `close`
         end the connection after this answer."""
         status = response.status
-        keep = self._keep and not close and status < 500
+        keep = self._keep and not close and status < 500 and self._body is None
         chunked = False
         if length is None and status not in (204, 304):
             if self._http11:
@@ -295,6 +306,53 @@ class HttpConnection:
         if self._is_head:
             return head, 0
         return head + body, len(body)
+
+
+def _body_limits(conn: HttpConnection, request: Request, length: int) -> Limits:
+    """The limits `request`'s body is read under: a streamed one is not capped by
+    --max-body-bytes (it is never held whole); any other over it is refused with 413.  A
+    streamed body not read to its end leaves no place to find a next request: the answer
+    then closes the connection (`response_head`)."""
+    streams = conn._streams
+    if streams is not None and streams(request):
+        conn.streaming = True
+        return dataclasses.replace(conn._limits, max_body_bytes=STREAMED_BODY_MAX)
+    most = conn._limits.max_body_bytes
+    if length > most:
+        # Refused before reading (and before any 100 Continue: RFC 9110 §10.1.1).
+        raise ProtocolError(413, f"request body larger than {most} bytes")
+    return conn._limits
+
+
+def body_piece(conn: HttpConnection) -> bytes | Need | None:
+    """The next decoded piece of the streamed body of `conn`'s current request,
+    `Need.DATA`, or None once it has ended (`ProtocolError` if its framing breaks)."""
+    reader = conn._body
+    if reader is None or not conn.streaming:
+        return None
+    conn._pos = reader.take(conn._buf, conn._pos)
+    piece = reader.pop()
+    if reader.done:
+        conn._body = conn._pending = None
+        conn.streaming = conn._continue = False
+        conn.phase = _RESPONSE if conn.phase is _BODY else conn.phase
+    elif not piece and conn._eof:
+        raise ProtocolError(400, "the connection closed before the body was complete")
+    return piece or (None if reader.done else Need.DATA)
+
+
+def upgrade(conn: HttpConnection, response: Response) -> tuple[bytes, bytes]:
+    """The head of a `101 Switching Protocols` (RFC 9110 §15.2.2; no framing: what follows
+    is not HTTP) and the bytes already received after the request, which belong to the new
+    protocol.  The connection is never read as HTTP again."""
+    conn._keep = conn._chunked_out = False
+    conn._answering = True
+    head = render_head(
+        response, None, keep=True, date=conn._heads.date(), server=conn._heads.server
+    )
+    early = conn._buf[conn._pos :]
+    conn._buf, conn._pos = b"", 0
+    return head, early
 
 
 def _parse_whole(

@@ -20,8 +20,9 @@ from ..accesslog import AccessLog, format_line
 from ..errors import PeerGone, ProtocolError, UnsafeResponse
 from ..messages import INTERNAL_ERROR, FileBody, LiveBody, Request, Response, StreamBody
 from ..options import Limits
-from ..protocol import HttpConnection
+from ..protocol import HttpConnection, upgrade
 from .transport import Deadline, Transport
+from .tunnel import pipe
 
 log = logging.getLogger("minicors.server")
 
@@ -75,16 +76,22 @@ class Answers:
                 sent = await self._send_file(response, body, close)
             elif isinstance(body, StreamBody):
                 sent = await self._send_stream(response, body, close)
-            else:
+            elif isinstance(body, LiveBody):
                 sent = await self._send_live(response, body, close)
+            else:
+                if self._pending:
+                    await self.flush()
+                sent = await pipe(self, *upgrade(self.protocol, response), body)
         except UnsafeResponse as exc:
             # Our own bug (a handler built the header); the message says all a traceback would.
             log.error("%s (answering %s %s)", exc, request.method, request.target)  # noqa: TRY400
             await self._send(protocol.error_answer(INTERNAL_ERROR)[0])
             self.log(request, Response(status=500), 0, "error: bad header")
             return False
-        except PeerGone:
-            self.log(request, response, sent + transport.sent_file_bytes, "client went away")
+        except PeerGone as exc:
+            # A proxied body whose upstream broke off says so; else the client left.
+            why = str(exc) or "client went away"
+            self.log(request, response, sent + transport.sent_file_bytes, why)
             raise
         except trio.Cancelled:
             # The send deadline passed without progress, or the server shed this connection.
@@ -178,25 +185,33 @@ class Answers:
         transport = self.transport
         sent = 0
         try:
-            head = protocol.response_head(response, None, close=close)
+            head = protocol.response_head(response, body.length, close=close)
             if not protocol.sends_body(response):
                 await self._queue(head, protocol.buffered > 0)
                 return 0
             await self._send(head)
             self.live = True
             self.deadline.set(math.inf)  # the app is awaited now, not the client
-            async with trio.open_nursery() as nursery:
-                # A client that goes away would otherwise hold its slot until the next write.
-                nursery.start_soon(self._end_when_peer_leaves, nursery.cancel_scope)
-                async for piece in body.pieces:
-                    if piece:
-                        await transport.send(protocol.frame(piece))
-                        sent += len(piece)
-                        transport.sent_file_bytes = sent
-                    self.deadline.set(math.inf)  # back to waiting on the app
-                self.live = False
-                await transport.send(protocol.end_of_body())
-                nursery.cancel_scope.cancel()
+            try:
+                async with trio.open_nursery() as nursery:
+                    # A client that goes away would otherwise hold its slot until the next
+                    # write.
+                    nursery.start_soon(self._end_when_peer_leaves, nursery.cancel_scope)
+                    async for piece in body.pieces:
+                        if piece:
+                            await transport.send(protocol.frame(piece))
+                            sent += len(piece)
+                            transport.sent_file_bytes = sent
+                        self.deadline.set(math.inf)  # back to waiting on the app
+                    self.live = False
+                    await transport.send(protocol.end_of_body())
+                    nursery.cancel_scope.cancel()
+            except BaseExceptionGroup as group:
+                # The nursery wraps what its body raised (PeerGone from a write, or from a
+                # proxied body whose upstream broke off): pass the one error on as itself.
+                if len(group.exceptions) == 1:
+                    raise group.exceptions[0] from None
+                raise
             if self.live:  # the peer left: the stream was cut short
                 raise PeerGone
             return sent

@@ -11,6 +11,7 @@ the connection limit); that is handled the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -24,6 +25,7 @@ from ..messages import INTERNAL_ERROR, Request, Response, error_response
 from ..options import Limits
 from ..protocol import HeadCache, HttpConnection, Need, Phase
 from .answers import Answers
+from .bodystream import BodyPieces, until_peer_leaves
 from .transport import Deadline, Transport
 
 log = logging.getLogger("minicors.server")
@@ -53,7 +55,9 @@ class ConnectionTask:
         self.access_log = access_log
         self.peer = peer
         self.stopping = stopping
-        self.protocol = HttpConnection(limits, heads, peer=peer)
+        # An app may ask for some request bodies streamed rather than buffered (--proxy).
+        self._streams = getattr(app, "streams_body", None)
+        self.protocol = HttpConnection(limits, heads, peer=peer, streams=self._streams)
         self.deadline = Deadline()
         self.answers: Answers | None = None  # set while `run` runs
         self.served = 0
@@ -149,10 +153,17 @@ class ConnectionTask:
             self._body_from = 0.0
             if logging_on and not answers.started:
                 answers.started = time.monotonic()  # a pipelined request: it starts now
+            if protocol.streaming:
+                pieces = BodyPieces(protocol, transport, answers, deadline, limits)
+                request = dataclasses.replace(request, body_stream=pieces)
             result = self._call_app(request)
             if not isinstance(result, Response):
                 deadline.set(math.inf)  # the app may wait for I/O; no deadline of ours applies
-                result = await self._await_app(request, result)
+                # A proxied request with no body left to read: a client that leaves meanwhile
+                # cancels it (the read would otherwise compete with its body's).
+                streams = self._streams
+                watch = streams is not None and not protocol.streaming and streams(request)
+                result = await self._await_app(request, result, answers if watch else None)
             keep = await answers.send(request, result, close=self.stopping())
             self.served += 1
             answers.started = 0.0
@@ -171,9 +182,15 @@ class ConnectionTask:
         except Exception:
             return _crashed(request)
 
-    async def _await_app(self, request: Request, pending: Awaitable[Response]) -> Response:
+    async def _await_app(
+        self, request: Request, pending: Awaitable[Response], watch: Answers | None = None
+    ) -> Response:
         try:
+            if watch is not None:
+                return await until_peer_leaves(pending, watch, request)
             return await pending
+        except PeerGone:
+            raise  # the client left while its streamed body was read: nobody to answer
         except Exception:
             return _crashed(request)
 
