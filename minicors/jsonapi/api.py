@@ -27,14 +27,17 @@ from ..messages import (
     parse_target,
 )
 from ..options import ApiOptions, Limits
+from .feed import EVENTS_SEGMENT, Change, ChangeFeed, change_for
+from .lists import Parent, read_item, read_list
 from .persist import DurableDocument
-from .query import page_links, parse_query, run_query
+from .query import needs_thread
+from .relations import with_parent, without_children
 from .store import (
     Document,
+    IdIndex,
     JsonObject,
     JsonValue,
     Kind,
-    collection,
     create_item,
     decode_body,
     delete_item,
@@ -58,7 +61,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "value": READS,
     "collection": ("GET", "HEAD", "POST", "OPTIONS"),
     "item": ("GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"),
-    "singular": ("GET", "HEAD", "PUT", "PATCH", "OPTIONS"),
+    "singular": ("GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS"),  # POST replaces (json-server)
+    "events": READS,  # <prefix>/_events, the change feed (feed.py)
 }
 WHOLE_DOCUMENT = "db"  # GET <prefix>/db, unless the file has its own "db" key
 
@@ -71,6 +75,7 @@ class Route:
     key: str = ""
     item_id: str = ""
     whole: bool = False  # <prefix>/db
+    parent: Parent | None = None  # a nested route: <prefix>/posts/1/comments
 
 
 class JsonApi:
@@ -80,7 +85,12 @@ class JsonApi:
         prefix = options.prefix.rstrip("/")
         if not options.prefix.startswith("/"):
             raise ConfigError(f"API prefix {options.prefix!r} must start with '/', e.g. /api")
+        if not options.id_field:
+            raise ConfigError(
+                "--id-field ([api] id_field) is empty; name the field that keys items, e.g. uuid"
+            )
         self.options = options
+        self.ids = IdIndex(options.id_field)  # the id field, and each collection's id index
         self.prefix = prefix  # "" when the prefix is "/": the API owns every path
         try:
             self._segments = parse_target(prefix or "/").segments
@@ -90,7 +100,9 @@ class JsonApi:
         self.max_body_bytes = (limits or Limits()).max_body_bytes
         self.delay_s = options.delay_ms / 1000
         try:
-            self.store = DurableDocument(options.file, group_commit=options.group_commit)
+            self.store = DurableDocument(
+                options.file, group_commit=options.group_commit, ids=self.ids
+            )
         except DocumentUnreadable as exc:
             raise ConfigError(f"API file {exc}; {exc.hint}") from None
         directory = self.store.file.directory
@@ -100,6 +112,11 @@ class JsonApi:
                 "writable; fix the permissions or add --read-only"
             )
         self.store.file.remove_stale_temporaries()
+        # Slow list queries run one at a time: in parallel they would only share the GIL, each
+        # taking N times longer, and each building its own caches.
+        self._slow_reads = trio.CapacityLimiter(1)
+        self.feed = ChangeFeed()
+        self._seen = (self.store.document, self.store.commits)
 
     def owns(self, url: Target) -> bool:
         """Whether the API serves this target: its first segments are the prefix's."""
@@ -119,13 +136,23 @@ class JsonApi:
         """Poll FILE's stamp forever and reload it when it changes outside minicors."""
         while True:
             await trio.sleep(poll_interval_s)
-            await self.store.refresh()
+            await self._refresh()
+
+    async def _refresh(self) -> None:
+        """Read FILE again if it changed; a new document that no commit of ours made is an
+        edit from outside: the feed says `reload`."""
+        await self.store.refresh()
+        document, commits = self.store.document, self.store.commits
+        if document is not self._seen[0]:
+            if commits == self._seen[1]:
+                self.feed.publish(Change("reload"))
+            self._seen = (document, commits)
 
     async def handle(self, request: Request) -> Response:
         if self.delay_s:
             await trio.sleep(self.delay_s)  # --delay: latency a front end must cope with
         try:
-            await self.store.refresh()
+            await self._refresh()
             route = self._route(request.url)
             allowed = self._allowed(route)
             if request.method == "OPTIONS":
@@ -135,7 +162,13 @@ class JsonApi:
                 raise HttpError(
                     405, self._refusal(request.method, route), headers=(_allow(allowed),)
                 )
+            if route.kind == "events":
+                return self.feed.response(request.header(b"last-event-id"))
             if request.method in ("GET", "HEAD"):
+                if self._slow(request, route):  # off the event loop: others keep being served
+                    return await trio.to_thread.run_sync(
+                        self._read, request, route, limiter=self._slow_reads
+                    )
                 return self._read(request, route)
             return await self._write(request, route)
         except HttpError as exc:
@@ -150,15 +183,24 @@ class JsonApi:
             raise HttpError(400, "the path is not valid percent-encoded UTF-8")
         if not segments:
             return Route(kind="index")
-        if len(segments) > 2:
+        if len(segments) > 3:
             raise HttpError(404, f"no API resource at {url.path}")
         key = segments[0]
         value = self.store.document.get(key)
         if key not in self.store.document:
             if key == WHOLE_DOCUMENT and len(segments) == 1:
                 return Route(kind="index", whole=True)
+            if key == EVENTS_SEGMENT and len(segments) == 1:
+                return Route(kind="events")
             raise HttpError(404, f"no collection or resource named {key!r}; see {self.prefix}/")
         kind = kind_of(value)
+        if len(segments) == 3:  # json-server's nested route: the children of one item
+            child = self.store.document.get(segments[2])
+            if kind is not Kind.COLLECTION or kind_of(child) is not Kind.COLLECTION:
+                raise HttpError(404, f"no API resource at {url.path}")
+            get_item(self.store.document, key, segments[1], self.ids)  # no parent: 404
+            parent = Parent(key=key, item_id=segments[1])
+            return Route(kind="collection", key=segments[2], parent=parent)
         if len(segments) == 2:
             if kind is not Kind.COLLECTION:
                 raise HttpError(404, f"{key!r} is not a collection, so it has no items")
@@ -172,13 +214,19 @@ class JsonApi:
     def _refusal(self, method: str, route: Route) -> str:
         if self.options.read_only and method in ALLOWED[route.kind]:
             return "the API is read-only (--read-only): only GET and HEAD are allowed"
-        what = {"index": "the API index", "value": "a plain value"}.get(route.kind, route.kind)
+        names = {"index": "the API index", "value": "a plain value", "events": "the change feed"}
+        what = names.get(route.kind, route.kind)
         if route.whole:
             what = "the whole document (it is read-only)"
         name = f" {route.key!r}" if route.key else ""
         return f"{method} is not allowed on {what}{name}"
 
     # --- reads ----------------------------------------------------------------------------
+    def _slow(self, request: Request, route: Route) -> bool:
+        items = self.store.document.get(route.key)
+        count = len(items) if isinstance(items, list) else 0
+        return route.kind == "collection" and needs_thread(count, request.query)
+
     def _read(self, request: Request, route: Route) -> Response:
         document = self.store.document
         headers: HeaderList = ()
@@ -186,15 +234,16 @@ class JsonApi:
             body = encode(document if route.whole else self._index(document))
             tag = etag_for(body)
         elif route.kind == "collection":
-            page = run_query(collection(document, route.key), parse_query(request.query))
-            body = encode(page.items)
-            tag = etag_for(body + b"\n" + str(page.total).encode())  # a new total: a new tag
-            headers = ((b"x-total-count", str(page.total).encode()),)
-            link = page_links(request.path, request.query, page)
-            if link is not None:
-                headers += ((b"link", link.encode("ascii", "backslashreplace")),)
+            query, parent, field = request.query, route.parent, self.ids.field
+            view = read_list(document, route.key, request.path, query, parent=parent, field=field)
+            body = encode(view.body)
+            tag = etag_for(body + b"\n" + str(view.total).encode())  # a new total: a new tag
+            headers = ((b"x-total-count", str(view.total).encode()),)
+            if view.link is not None:
+                headers += ((b"link", view.link.encode("ascii", "backslashreplace")),)
         elif route.kind == "item":
-            body = encode(get_item(document, route.key, route.item_id))
+            item = get_item(document, route.key, route.item_id, self.ids)
+            body = encode(read_item(document, route.key, item, request.query, self.ids.field))
             tag = etag_for(body)
         else:
             body = encode(document[route.key])
@@ -229,16 +278,21 @@ class JsonApi:
             body = decode_body(request.body)
             if method == "PATCH":
                 mode = "merge-patch" if media_type == MERGE_PATCH else "merge"
-        op = _operation(request, route, body, mode)
+        cascade: list[Change] = []
+        op = _operation(request, route, body, mode, cascade, self.ids)
         result = await self.store.apply(op)
+        self._seen = (self.store.document, self.store.commits)  # our own: no `reload`
         if not isinstance(result, dict):  # every operation returns the object it wrote
             raise HttpError(500, "internal error: a write returned no object")
         data = encode(result)
+        tag = etag_for(data)
+        change = change_for(route.kind, method, route.key, result, tag, self.ids.field)
+        self.feed.publish(change, *cascade)
         if method == "DELETE":
             return Response(status=200, headers=(JSON, NO_CACHE), body=data)
-        headers: HeaderList = (JSON, (b"etag", etag_for(data)), NO_CACHE)
-        if method == "POST":
-            location = self._path(route.key, id_text(result.get("id")) or "")
+        headers: HeaderList = (JSON, (b"etag", tag), NO_CACHE)
+        if method == "POST" and route.kind == "collection":
+            location = self._path(route.key, id_text(result.get(self.ids.field)) or "")
             return Response(
                 status=201, headers=(*headers, (b"location", location.encode())), body=data
             )
@@ -271,22 +325,31 @@ class JsonApi:
 
 
 def _operation(
-    request: Request, route: Route, body: JsonObject, mode: str
+    request: Request, route: Route, body: JsonObject, mode: str, cascade: list[Change], ids: IdIndex
 ) -> Callable[[Document], tuple[Document, object]]:
     """The pure change for this request; it re-checks everything against the document it gets,
-    which may be newer than the one routing saw (another write, or an edit on disk)."""
-    key, item_id, method = route.key, route.item_id, request.method
+    which may be newer than the one routing saw (another write, or an edit on disk).  A DELETE
+    also removes the item's children (json-server's cascade), listed in `cascade`.  Items are
+    found, numbered and named by the id field of `ids`."""
+    key, item_id, method, parent = route.key, route.item_id, request.method, route.parent
 
     def apply(document: Document) -> tuple[Document, object]:
         if route.kind == "collection":
-            return create_item(document, key, body)
+            if parent is not None:  # a nested POST: the child names its parent
+                child = with_parent(document, parent.key, parent.item_id, body, ids)
+                return create_item(document, key, child, ids)
+            return create_item(document, key, body, ids)
         if route.kind == "item":
-            _preconditions(request, get_item(document, key, item_id))
+            _preconditions(request, get_item(document, key, item_id, ids))
             if method == "DELETE":
-                return delete_item(document, key, item_id)
-            return replace_item(document, key, item_id, body, mode=mode)
+                document, old = delete_item(document, key, item_id, ids)
+                own = id_text(old.get(ids.field)) or item_id  # the parent's id, as children say it
+                document, removed = without_children(document, key, own, ids.field)
+                cascade.extend(Change("delete", k, i) for k, i in removed)
+                return document, old
+            return replace_item(document, key, item_id, body, mode=mode, ids=ids)
         _preconditions(request, singular(document, key))
-        return replace_singular(document, key, body, mode=mode)
+        return replace_singular(document, key, body, mode=mode, field=ids.field)
 
     return apply
 

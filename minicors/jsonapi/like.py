@@ -13,234 +13,33 @@ Refused (400): back-references and look-arounds (no linear-time algorithm exists
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .like_syntax import (
+    MAX_REPEAT,
+    LikeError,
+    Node,
+    Pred,
+    _Alt,
+    _Assert,
+    _Cat,
+    _Char,
+    _is_word,
+    _Parser,
+    _Rep,
+)
+
+__all__ = ["MAX_REPEAT", "LikeError", "LikePattern", "compile_like"]
+
 MAX_PATTERN_CHARS = 256  # longer patterns are refused: a filter is not a program
-MAX_REPEAT = 100  # the largest m or n in {m,n}
 MAX_STATES = 4_000  # NFA states after expanding counted repetition
 MAX_CACHE = 20_000  # DFA transitions kept; past it the cache restarts (still linear)
-
-
-class LikeError(ValueError):
-    """A `_like` pattern that is malformed or outside the supported subset."""
-
-
-Pred = Callable[[str], bool]
-
-
-# --- syntax tree ------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class _Char:
-    pred: Pred  # one character that satisfies pred
-
-
-@dataclass(frozen=True, slots=True)
-class _Assert:
-    kind: str  # "^", "$", "b" or "B": a test between two characters
-
-
-@dataclass(frozen=True, slots=True)
-class _Cat:
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Alt:
-    branches: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Rep:
-    node: Node
-    lo: int
-    hi: int | None  # None: unbounded
-
-
-Node = _Char | _Assert | _Cat | _Alt | _Rep
-
-
-def _is_word(c: str) -> bool:
-    return c.isalnum() or c == "_"
-
-
-def _not_newline(c: str) -> bool:
-    return c != "\n"
-
-
-CLASS_ESCAPES: dict[str, Pred] = {
-    "d": str.isdecimal,
-    "D": lambda c: not c.isdecimal(),
-    "w": _is_word,
-    "W": lambda c: not _is_word(c),
-    "s": str.isspace,
-    "S": lambda c: not c.isspace(),
-}
-CHAR_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f", "v": "\v", "0": "\0"}
-
-
-def _literal(ch: str) -> Pred:
-    low = ch.lower()
-    return lambda c: c == low  # the text is lower-cased before matching
-
-
-@dataclass(slots=True)
-class _Parser:
-    text: str
-    pos: int = 0
-
-    def peek(self) -> str:
-        return self.text[self.pos] if self.pos < len(self.text) else ""
-
-    def take(self) -> str:
-        ch = self.peek()
-        if not ch:
-            raise LikeError("pattern ends too early")
-        self.pos += 1
-        return ch
-
-    def parse(self) -> Node:
-        node = self.alternation()
-        if self.pos < len(self.text):
-            raise LikeError(f"unbalanced ')' at position {self.pos}")
-        return node
-
-    def alternation(self) -> Node:
-        branches = [self.concatenation()]
-        while self.peek() == "|":
-            self.pos += 1
-            branches.append(self.concatenation())
-        return branches[0] if len(branches) == 1 else _Alt(tuple(branches))
-
-    def concatenation(self) -> Node:
-        items: list[Node] = []
-        while self.peek() not in ("", "|", ")"):
-            atom = self.atom()
-            items.append(self.quantified(atom))
-        return _Cat(tuple(items))
-
-    def quantified(self, atom: Node) -> Node:
-        bounds = self.quantifier()
-        if bounds is None:
-            return atom
-        if isinstance(atom, _Assert):
-            raise LikeError(f"nothing to repeat before position {self.pos}")
-        if self.peek() in ("?", "+"):  # lazy / possessive: same yes/no answer
-            self.pos += 1
-        if self.quantifier(peek_only=True):
-            raise LikeError(f"multiple repeat at position {self.pos}")
-        return _Rep(atom, bounds[0], bounds[1])
-
-    def quantifier(self, *, peek_only: bool = False) -> tuple[int, int | None] | None:
-        ch = self.peek()
-        simple = {"*": (0, None), "+": (1, None), "?": (0, 1)}
-        if ch in simple:
-            if not peek_only:
-                self.pos += 1
-            return simple[ch]
-        if ch != "{":
-            return None
-        end = self.text.find("}", self.pos)
-        body = self.text[self.pos + 1 : end] if end > 0 else ""
-        lo_text, comma, hi_text = body.partition(",")
-        if not lo_text and comma and hi_text.isdigit():
-            lo_text = "0"  # {,n} means {0,n}, as in Python's re
-        if not lo_text.isdigit() or (hi_text and not hi_text.isdigit()):
-            return None  # like Python's re: a "{" that is no quantifier is a literal
-        lo, hi = int(lo_text), (int(hi_text) if hi_text else None if comma else int(lo_text))
-        if lo > MAX_REPEAT or (hi is not None and hi > MAX_REPEAT):
-            raise LikeError(f"repetition count above {MAX_REPEAT}")
-        if hi is not None and hi < lo:
-            raise LikeError(f"bad repetition {{{body}}}: min above max")
-        if not peek_only:
-            self.pos = end + 1
-        return lo, hi
-
-    def atom(self) -> Node:
-        ch = self.take()
-        if ch == "(":
-            if self.text.startswith("?:", self.pos):
-                self.pos += 2
-            elif self.text.startswith("?P<", self.pos):
-                close = self.text.find(">", self.pos)
-                if close < 0:
-                    raise LikeError("unterminated group name")
-                self.pos = close + 1
-            elif self.peek() == "?":
-                raise LikeError("look-arounds and inline flags are not supported in _like")
-            inner = self.alternation()
-            if self.peek() != ")":
-                raise LikeError("missing ')'")
-            self.pos += 1
-            return inner
-        if ch == "[":
-            return _Char(self.char_class())
-        if ch == ".":
-            return _Char(_not_newline)
-        if ch == "^":
-            return _Assert("^")
-        if ch == "$":
-            return _Assert("$")
-        if ch == "\\":
-            return self.escape()
-        if ch in "*+?":
-            raise LikeError(f"nothing to repeat at position {self.pos - 1}")
-        return _Char(_literal(ch))
-
-    def escape(self) -> Node:
-        ch = self.take()
-        if ch in ("b", "B"):
-            return _Assert(ch)
-        if ch in CLASS_ESCAPES:
-            return _Char(CLASS_ESCAPES[ch])
-        if ch.isdigit() and ch != "0":
-            raise LikeError("back-references are not supported in _like")
-        if ch.isalnum():
-            if ch in CHAR_ESCAPES:
-                return _Char(_literal(CHAR_ESCAPES[ch]))
-            raise LikeError(f"unknown escape \\{ch}")
-        return _Char(_literal(ch))
-
-    def char_class(self) -> Pred:
-        negate = self.peek() == "^"
-        if negate:
-            self.pos += 1
-        singles: set[str] = set()
-        ranges: list[tuple[str, str]] = []
-        preds: list[Pred] = []
-        first = True
-        while True:
-            ch = self.take()
-            if ch == "]" and not first:
-                break
-            first = False
-            if ch == "\\":
-                esc = self.take()
-                if esc in CLASS_ESCAPES:
-                    preds.append(CLASS_ESCAPES[esc])
-                    continue
-                ch = CHAR_ESCAPES.get(esc, esc)
-            if self.peek() == "-" and self.text[self.pos + 1 : self.pos + 2] not in ("]", ""):
-                self.pos += 1
-                high = self.take()
-                if high == "\\":
-                    high = self.take()
-                if high < ch:
-                    raise LikeError(f"bad character range {ch}-{high}")
-                ranges.append((ch, high))
-            else:
-                singles.add(ch)
-
-        def member(c: str) -> bool:
-            return (
-                c in singles or any(lo <= c <= hi for lo, hi in ranges) or any(p(c) for p in preds)
-            )
-
-        # The text is lower-cased, so a class written in capitals must also accept c.upper().
-        def pred(c: str) -> bool:
-            return (member(c) or member(c.upper())) != negate
-
-        return pred
+# DFA states (sets of NFA states, up to MAX_STATES each) kept at once: past it the DFA is
+# forgotten and rebuilt.  Some patterns need a new DFA state at almost every character
+# (`(a.{99}|b.{99})*z`: ~8 KB each); after MAX_DFA_RESETS rebuilds in one request the pattern
+# is refused, which bounds both memory and work.
+MAX_DFA_STATES = 1_000
+MAX_DFA_RESETS = 8
 
 
 # --- Thompson NFA -----------------------------------------------------------------------------
@@ -276,7 +75,7 @@ class _Nfa:
     def build(self, node: Node, out: int) -> int:
         """The entry state of `node`, whose exit leads to state `out` (built back to front)."""
         match node:
-            case _Char(pred):
+            case _Char(pred, _):
                 return self.add(CHAR, out, pred=pred)
             case _Assert(kind):
                 return self.add(ASSERT, out, assertion=kind)
@@ -312,7 +111,19 @@ class LikePattern:
     (its "kernel"); the step from (kernel, context, character) is computed once and cached.
     """
 
-    __slots__ = ("_accepts", "_kernels", "_moves", "_nfa", "_sets", "_start", "pattern")
+    __slots__ = (
+        "_accepts",
+        "_anchored",
+        "_kernels",
+        "_moves",
+        "_nfa",
+        "_prefix",
+        "_resets",
+        "_sets",
+        "_start",
+        "_start_set",
+        "pattern",
+    )
 
     def __init__(self, pattern: str) -> None:
         if len(pattern) > MAX_PATTERN_CHARS:
@@ -320,25 +131,56 @@ class LikePattern:
         self.pattern = pattern
         self._nfa = _Nfa()
         match = self._nfa.add(MATCH)
-        self._start = self._nfa.build(_Parser(pattern).parse(), match)
+        tree = _Parser(pattern).parse()
+        self._start = self._nfa.build(tree, match)
+        self._prefix = _anchored_prefix(tree)
+        self._start_set = frozenset((self._start,))
         self._kernels: dict[frozenset[int], int] = {}
         self._sets: list[frozenset[int]] = []
         self._moves: dict[tuple[int, bool, bool, str], tuple[int, bool]] = {}
         self._accepts: dict[tuple[int, bool, bool], bool] = {}
+        self._resets = 0
+        # Whether every match must start at the beginning of the text (`^ab`): then once past
+        # the first character with nothing but the start state left, no match can follow.
+        self._anchored = not any(
+            self._nfa.kinds[s] in (CHAR, MATCH)
+            for at_end in (False, True)
+            for prev_word in (False, True)
+            for next_word in (False, True)
+            for s in self._closure_of(self._start_set, (False, at_end, prev_word, next_word))
+        )
 
     def _kernel_id(self, kernel: frozenset[int]) -> int:
         found = self._kernels.get(kernel)
         if found is None:
+            if len(self._sets) >= MAX_DFA_STATES:
+                self._forget()
             found = self._kernels[kernel] = len(self._sets)
             self._sets.append(kernel)
         return found
 
+    def _forget(self) -> None:
+        """Drop the DFA built so far (ids restart, so every cache keyed by them goes too)."""
+        self._resets += 1
+        if self._resets > MAX_DFA_RESETS:
+            raise LikeError(
+                f"pattern too complex for this data (its automaton needs more than "
+                f"{MAX_DFA_STATES * MAX_DFA_RESETS} states); simplify the repetitions"
+            )
+        self._kernels.clear()
+        self._sets.clear()
+        self._moves.clear()
+        self._accepts.clear()
+
     def _closure(self, kid: int, ctx: Context) -> set[int]:
         """NFA states reachable from kernel `kid` without reading a character."""
+        return self._closure_of(self._sets[kid], ctx)
+
+    def _closure_of(self, kernel: frozenset[int], ctx: Context) -> set[int]:
         at_start, at_end, prev_word, next_word = ctx
         nfa = self._nfa
         seen: set[int] = set()
-        stack = list(self._sets[kid])
+        stack = list(kernel)
         while stack:
             s = stack.pop()
             if s in seen:
@@ -371,16 +213,30 @@ class LikePattern:
         targets = {nfa.out1[s] for s in closure if nfa.kinds[s] == CHAR and nfa.preds[s](c)}
         targets.add(self._start)  # a search may start at every position
         matched = any(nfa.kinds[s] == MATCH for s in closure)
-        found = self._moves[key] = (self._kernel_id(frozenset(targets)), matched)
+        resets = self._resets
+        found = (self._kernel_id(frozenset(targets)), matched)
+        if resets == self._resets:  # after a reset, `kid` in `key` means another state
+            self._moves[key] = found
         return found
 
+    @property
+    def prefix(self) -> str:
+        """What every matching text starts with once lower-cased ("" when not anchored)."""
+        return self._prefix
+
     def search(self, text: str) -> bool:
-        kid = self._kernel_id(frozenset((self._start,)))
+        """Whether the pattern matches in `text`; `LikeError` if its automaton grows too big."""
+        lowered = text.lower()
+        if not lowered.startswith(self._prefix):
+            return False  # `^ab...`: decided at C speed, without the automaton
+        kid = self._kernel_id(self._start_set)
         at_start, prev_word = True, False
-        for c in text.lower():
+        for c in lowered:
             kid, matched = self._step(kid, at_start, prev_word, c)
             if matched:
                 return True
+            if self._anchored and self._sets[kid] == self._start_set:
+                return False  # past the start with only the start state: `^` can never hold
             at_start, prev_word = False, _is_word(c)
         key = (kid, at_start, prev_word)
         found = self._accepts.get(key)
@@ -390,6 +246,19 @@ class LikePattern:
             if len(self._accepts) < MAX_CACHE:
                 self._accepts[key] = found
         return found
+
+
+def _anchored_prefix(tree: Node) -> str:
+    """The literal characters every match must start the text with (`^ab` gives "ab")."""
+    items = tree.items if isinstance(tree, _Cat) else (tree,)
+    if not items or items[0] != _Assert("^"):
+        return ""
+    prefix = []
+    for item in items[1:]:
+        if not isinstance(item, _Char) or len(item.literal) != 1:
+            break
+        prefix.append(item.literal)
+    return "".join(prefix)
 
 
 def compile_like(pattern: str) -> LikePattern:

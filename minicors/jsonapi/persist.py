@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import gc
 import logging
 import os
 import stat
@@ -28,13 +29,17 @@ from dataclasses import dataclass
 import trio
 
 from ..errors import DocumentUnreadable, HttpError, JsonSyntaxError
-from .store import Document, DocumentEncoder, parse_json
+from .encoder import DocumentEncoder
+from .fileio import alive, close_all, is_pid, read_all, write_all
+from .store import Document, IdIndex, batch, parse_json
 
 log = logging.getLogger("minicors.jsonapi")
 
 Op = Callable[[Document], tuple[Document, object]]
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 HELD_VERSIONS = 4  # open descriptors kept on recent versions of FILE (see DocumentFile._held)
+GATHER_MAX_S = 0.005  # after a batch of N writers, wait this long at most for N to queue again
+FREEZE_BYTES = 1 << 20  # a FILE this large: shared strings, out of the garbage collector's sight
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,7 +84,8 @@ class Batch:
 class DocumentFile:
     """The synchronous half: every method may block, so the trio side calls them in a thread."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, ids: IdIndex | None = None) -> None:
+        self.ids = ids or IdIndex()  # the id index, warmed on every read
         self.shown = path  # as the user wrote it, for messages
         self.path = os.path.realpath(path)  # write through a symlink, never over it
         self.directory = os.path.dirname(self.path)
@@ -90,7 +96,7 @@ class DocumentFile:
         # numbers cannot be reused: timestamps are coarse (a clock tick), so a new file with a
         # recycled inode and the same size could otherwise look unchanged.
         self._held: dict[Stamp, int] = {}
-        weakref.finalize(self, _close_all, self._held)
+        weakref.finalize(self, close_all, self._held)
 
     def stamp(self) -> Stamp | None:
         try:
@@ -106,15 +112,27 @@ class DocumentFile:
             raise _unreadable(self.shown, exc) from None
         try:
             stamp = Stamp.of(os.fstat(fd))
-            data = _read_all(fd)
+            data = read_all(fd)
         except OSError as exc:  # e.g. FILE is a directory (EISDIR)
             os.close(fd)
             raise _unreadable(self.shown, exc) from None
+        large = len(data) >= FREEZE_BYTES
         try:
-            document = self._parse(data)
+            document = self._parse(data, share=large)
+            del data
+            # Encode once now, so that the first write re-encodes only what it changes (the
+            # encoder's blocks), not the whole file; and find ids by index from the start.
+            self.encoder.chunks(document)
+            self.ids.warm(document)
         except BaseException:
             os.close(fd)
             raise
+        # The document lives until the next reload: moving it out of the collector's sight
+        # keeps every full collection from walking its hundreds of thousands of objects
+        # (they are still freed by reference counting; JSON values hold no cycles).
+        if large:
+            gc.collect()
+            gc.freeze()
         self._hold(stamp, fd)
         return document, stamp
 
@@ -126,9 +144,9 @@ class DocumentFile:
         while len(self._held) > HELD_VERSIONS:
             os.close(self._held.pop(next(iter(self._held))))
 
-    def _parse(self, data: bytes) -> Document:
+    def _parse(self, data: bytes, *, share: bool = False) -> Document:
         try:
-            value = parse_json(data.decode("utf-8-sig"))
+            value = parse_json(data.decode("utf-8-sig"), share=share)
         except UnicodeDecodeError as exc:
             raise DocumentUnreadable(
                 f"{self.shown} is not UTF-8 (bad byte at offset {exc.start})",
@@ -176,17 +194,18 @@ class DocumentFile:
                 log.warning("minicors: %s had disappeared; writing it again", self.shown)
             document = base
             outcomes: list[object | BaseException] = []
-            for op in ops:
-                try:
-                    document, result = op(document)
-                except Exception as exc:  # this write alone fails (HttpError or a bug)
-                    outcomes.append(exc)
-                else:
-                    outcomes.append(result)
+            with batch():  # the intermediate documents are never published
+                for op in ops:
+                    try:
+                        document, result = op(document)
+                    except Exception as exc:  # this write alone fails (HttpError or a bug)
+                        outcomes.append(exc)
+                    else:
+                        outcomes.append(result)
             if document is base:
                 return Batch(document=base, stamp=base_stamp, outcomes=tuple(outcomes))
             try:
-                data = self.encoder.encode(document)
+                data = self.encoder.chunks(document)
                 stamp = self._replace(data, directory_fd, publish=not reloaded)
             except (OSError, ValueError, RecursionError) as exc:
                 log.error("minicors: could not save %s: %s", self.shown, exc)  # noqa: TRY400
@@ -197,7 +216,7 @@ class DocumentFile:
                 document=document, stamp=stamp, outcomes=tuple(outcomes), reloaded=reloaded
             )
 
-    def _replace(self, data: bytes, directory_fd: int, *, publish: bool) -> Stamp:
+    def _replace(self, data: Sequence[bytes], directory_fd: int, *, publish: bool) -> Stamp:
         """Temporary file, fsync, rename, fsync the directory: FILE is whole at every instant.
 
         `publish` sets `written` as soon as the rename is done, telling readers that FILE now
@@ -217,9 +236,7 @@ class DocumentFile:
                 if os.geteuid() == 0:
                     with suppress(OSError):
                         os.fchown(fd, old.st_uid, old.st_gid)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, data)
             os.fsync(fd)  # the bytes are on disk before the name points at them
             os.replace(temporary, self.path)
             stamp = Stamp.of(os.fstat(fd))
@@ -242,7 +259,9 @@ class DocumentFile:
                 if not (entry.startswith(prefix) and entry.endswith(".tmp")):
                     continue
                 pid_text = entry[len(prefix) :].partition(".")[0]
-                if pid_text.isdigit() and not _alive(int(pid_text)):
+                # ASCII digits only (str.isdigit accepts "²", which int() refuses), bounded.
+                pid = int(pid_text) if is_pid(pid_text) else None
+                if pid is not None and not alive(pid):
                     with suppress(OSError):
                         os.unlink(os.path.join(self.directory, entry))
 
@@ -254,34 +273,10 @@ def _unreadable(shown: str, exc: OSError) -> DocumentUnreadable:
     )
 
 
-def _close_all(held: dict[Stamp, int]) -> None:
-    for fd in held.values():
-        with suppress(OSError):
-            os.close(fd)
-    held.clear()
-
-
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 1 << 20):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _kind(value: object) -> str:
     if isinstance(value, list):
         return "an array"
     return "a string" if isinstance(value, str) else "a scalar"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
 
 
 @dataclass(slots=True, eq=False)
@@ -295,12 +290,14 @@ class _Ticket:
 class DurableDocument:
     """The committed document (what readers see) and the queue of writes waiting to join it."""
 
-    def __init__(self, path: str, *, group_commit: bool = True) -> None:
-        self.file = DocumentFile(path)
+    def __init__(self, path: str, *, group_commit: bool = True, ids: IdIndex | None = None) -> None:
+        self.file = DocumentFile(path, ids)
         self.document, stamp = self.file.read()  # DocumentUnreadable: the caller says how
         self.stamp: Stamp | None = stamp
         self.group_commit = group_commit
         self.commits = 0  # batches written (the benchmark reports writes per fsync)
+        self._last_batch = 0  # writers in the last batch
+        self._gathered: trio.Event | None = None
         self._lock = trio.Lock()
         self._queue: deque[_Ticket] = deque()
         self._bad_stamp: Stamp | None = None
@@ -310,10 +307,18 @@ class DurableDocument:
         """Run `op` on the document, persist, and return its result (or raise its error)."""
         ticket = _Ticket(op=op)
         self._queue.append(ticket)
+        if self._gathered is not None and len(self._queue) >= self._last_batch:
+            self._gathered.set()
         try:
             async with self._lock:
+                if not ticket.taken and self.group_commit and self._last_batch > 1:
+                    # Writers were concurrent a moment ago: they all got their answers at
+                    # once and their next writes are arriving now.  Gathering them briefly
+                    # lets them share one fsync instead of alternating batches of 1 and N-1.
+                    await self._gather()
                 if not ticket.taken:
                     batch = self._take(ticket)
+                    self._last_batch = len(batch)
                     # Shielded: once a batch started, every writer in it must get its answer.
                     with trio.CancelScope(shield=True):
                         await self._commit(batch)
@@ -325,6 +330,14 @@ class DurableDocument:
         if isinstance(ticket.outcome, BaseException):
             raise ticket.outcome
         return ticket.outcome
+
+    async def _gather(self) -> None:
+        if len(self._queue) >= self._last_batch:
+            return
+        self._gathered = trio.Event()  # set by `apply` once as many writers are queued
+        with trio.move_on_after(GATHER_MAX_S):
+            await self._gathered.wait()
+        self._gathered = None
 
     def _take(self, ticket: _Ticket) -> list[_Ticket]:
         if self.group_commit:

@@ -15,10 +15,15 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote_plus
 
 from ..errors import HttpError
+from . import columns, search
 from .like import LikeError, LikePattern, compile_like
+from .ordering import MISSING, Path, SortKey, lookup, ordered
 from .store import JsonValue, encode
 
 MAX_PARAMS = 100  # query parameters per request; past it: 400
+# A list query that must look at more items than this (a filter, `q`, a sort) runs in a worker
+# thread, as does every `_like`: one slow query must not hold up the other requests.
+THREAD_ITEMS = 2_000
 DEFAULT_PAGE_SIZE = 10  # `_page` without `_limit`, as json-server
 RESERVED = frozenset({"_sort", "_order", "_page", "_limit", "_start", "_end", "q"})
 # json-server parameters minicors does not implement: a 400 says so, where treating them as
@@ -35,9 +40,6 @@ OPERATORS = (
 )
 JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
-Path = tuple[str, ...]
-MISSING = object()
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Filter:
@@ -47,12 +49,6 @@ class Filter:
     op: str  # eq | ne | gte | lte | gt | lt | like
     values: tuple[str, ...]
     patterns: tuple[LikePattern, ...] = ()  # the compiled values, for `like`
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SortKey:
-    path: Path
-    descending: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,6 +93,7 @@ def parse_query(query: str) -> ListQuery:
                 field, op = name[: -len(suffix)], name_op
                 break
         grouped.setdefault((field, op), []).append(value)
+        _check_path(name, field)
     filters = tuple(_filter(field, op, values) for (field, op), values in grouped.items())
     page = _integer(reserved, "_page", minimum=1)
     limit = _integer(reserved, "_limit", minimum=0)
@@ -106,9 +103,19 @@ def parse_query(query: str) -> ListQuery:
         sort=_sort_keys(reserved),
         page=page,
         limit=DEFAULT_PAGE_SIZE if page is not None and limit is None else limit,
-        start=_integer(reserved, "_start", minimum=0),
-        end=_integer(reserved, "_end", minimum=0),
+        # Negative `_start`/`_end` count from the end, as Array.prototype.slice (json-server).
+        start=_integer(reserved, "_start", minimum=None),
+        end=_integer(reserved, "_end", minimum=None),
     )
+
+
+def _check_path(name: str, field: str) -> None:
+    """A dotted path whose digits are not ASCII (`tags.²`: str.isdigit says yes, int() no)."""
+    for part in field.split("."):
+        if part.isdigit() and not part.isascii():
+            raise HttpError(
+                400, f"{name}: {part!r} is not a list index; write indexes with the digits 0-9"
+            )
 
 
 def _filter(field: str, op: str, values: list[str]) -> Filter:
@@ -122,13 +129,15 @@ def _filter(field: str, op: str, values: list[str]) -> Filter:
     return Filter(path=path, op=op, values=tuple(values), patterns=patterns)
 
 
-def _integer(reserved: dict[str, list[str]], name: str, *, minimum: int) -> int | None:
+def _integer(reserved: dict[str, list[str]], name: str, *, minimum: int | None) -> int | None:
     values = reserved.get(name)
     if not values:
         return None
     text = values[-1]
-    if not text.isascii() or not text.isdigit() or len(text) > 12 or int(text) < minimum:
-        kind = "a positive integer" if minimum else "a non-negative integer"
+    digits = text.removeprefix("-") if minimum is None else text
+    valid = digits.isascii() and digits.isdigit() and len(digits) <= 12
+    if not valid or (minimum is not None and int(text) < minimum):
+        kind = {None: "an integer", 0: "a non-negative integer"}.get(minimum, "a positive integer")
         raise HttpError(400, f"{name} must be {kind}, got {text!r}")
     return int(text)
 
@@ -141,6 +150,7 @@ def _sort_keys(reserved: dict[str, list[str]]) -> tuple[SortKey, ...]:
             raise HttpError(400, f"_order must be asc or desc (comma-separated), got {order!r}")
     keys: list[SortKey] = []
     for index, field in enumerate(f for f in fields if f):
+        _check_path("_sort", field.removeprefix("-"))
         # `-views` also means descending (json-server 1.x); `_order` gives one order per field.
         descending = field.startswith("-") or (index < len(orders) and orders[index] == "desc")
         keys.append(SortKey(path=tuple(field.removeprefix("-").split(".")), descending=descending))
@@ -148,53 +158,91 @@ def _sort_keys(reserved: dict[str, list[str]]) -> tuple[SortKey, ...]:
 
 
 # --- running ------------------------------------------------------------------------------------
+def needs_thread(count: int, raw_query: str) -> bool:
+    """Whether a list query over `count` items should run off the event loop (THREAD_ITEMS)."""
+    if "like" in raw_query:  # `_like` (or its escaped spelling): the automaton's cost varies
+        return True
+    if count <= THREAD_ITEMS:
+        return False
+    try:
+        names = {name for name, _ in parse_qsl(raw_query, max_num_fields=MAX_PARAMS)}
+    except ValueError:
+        return True
+    return not names <= {"_page", "_limit", "_start", "_end"}  # only these need no pass
+
+
 def run_query(items: Sequence[JsonValue], query: ListQuery) -> ListPage:
-    """Filter, search, sort, then page `items` (the collection itself is never changed)."""
-    tests = [_test(f) for f in query.filters]
-    selected = [
-        item
-        for item in items
-        if all(test(item) for test in tests) and all(_contains(item, t) for t in query.text)
-    ]
-    for key in reversed(query.sort):  # stable sorts, least significant key first
-        selected = _sorted(selected, key)
-    total = len(selected)
+    """Filter, search, sort, then page `items` (the collection itself is never changed).
+
+    One pass over the items at most: a page without filters is sliced from the list, a
+    sorted page of N items keeps only the N first (heapq.nsmallest, stable like `sorted`),
+    and equality filters and sorts on a large list read cached columns (columns.py).
+    """
     if query.page is not None:
         limit = query.limit if query.limit is not None else DEFAULT_PAGE_SIZE
-        first = (query.page - 1) * limit
-        last_page = max(1, math.ceil(total / limit)) if limit else 1
-        return ListPage(
-            items=selected[first : first + limit],
-            total=total,
-            page=query.page,
-            last_page=last_page,
-        )
-    start = query.start or 0
-    end = query.end
-    if end is None and query.limit is not None:
-        end = start + query.limit
-    return ListPage(items=selected[start:end], total=total)
+        begin: int = (query.page - 1) * limit
+        stop: int | None = begin + limit
+        needed = stop
+    else:
+        begin = query.start or 0
+        stop = query.end
+        if stop is None and query.limit is not None:
+            stop = begin + query.limit
+        # Only a window from a non-negative start to a non-negative end spares the full sort.
+        needed = stop if stop is not None and stop >= 0 and begin >= 0 else None
+    fast = None
+    if not query.text and all(len(f.path) == 1 and f.op in ("eq", "ne") for f in query.filters):
+        plain = [(f.path[0], f.op, tuple((v, _number(v)) for v in f.values)) for f in query.filters]
+        fast = columns.select(items, plain, query.sort, needed, _equal)
+    if fast is not None:
+        in_order, total = fast
+    else:
+        selected = _selected(items, query)
+        total = len(selected)
+        in_order = ordered(selected, query.sort, needed)
+    if query.page is None:
+        return ListPage(items=list(in_order[begin:stop]), total=total)
+    last_page = max(1, math.ceil(total / limit)) if limit else 1
+    return ListPage(
+        items=list(in_order[begin:stop]), total=total, page=query.page, last_page=last_page
+    )
 
 
-def lookup(value: JsonValue, path: Path) -> object:
-    """The value at a dotted path (`author.name`, `tags.0`), or MISSING."""
-    current: object = value
-    for part in path:
-        if isinstance(current, dict):
-            current = current.get(part, MISSING)
-        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
-            current = current[int(part)]
+def _selected(items: Sequence[JsonValue], query: ListQuery) -> Sequence[JsonValue]:
+    """The items that pass every filter and contain every `q` term, in file order."""
+    tests = [_test(f) for f in query.filters]
+    for f in query.filters if not query.text else ():
+        if f.op == "like" and len(f.path) == 1:  # `^ab`: a prefix test per item, in C
+            prefixes = tuple(p.prefix for p in f.patterns)
+            narrowed = columns.like_candidates(items, f.path[0], prefixes)
+            if narrowed is not None:
+                items = narrowed  # the test itself still runs on every candidate
+                break
+    if query.text:
+        found = search.matching(items, query.text)  # whole blocks at a time (search.py)
+        if found is None:
+            terms = query.text
+            tests.append(lambda item: all(_contains(item, t) for t in terms))
         else:
-            return MISSING
-    return current
+            items = found
+    if len(tests) == 1:
+        return list(filter(tests[0], items))
+    if tests:
+        return [item for item in items if all(test(item) for test in tests)]
+    return items
 
 
 def _text(value: object) -> str | None:
     """A scalar as a filter compares it: strings as they are, others in their JSON spelling."""
-    if isinstance(value, str):
-        return value
-    if value is None or isinstance(value, bool | int | float):
-        return encode(value).decode("ascii")
+    kind = type(value)  # exact types: JSON values are never subclasses, and bool is not int
+    if kind is str:
+        return value  # type: ignore[return-value]
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int or kind is float:
+        return repr(value)  # what json.dumps writes for a finite number
+    if value is None:
+        return "null"
     return None
 
 
@@ -202,12 +250,15 @@ def _number(text: str) -> float | None:
     return float(text) if JSON_NUMBER.fullmatch(text) else None
 
 
-def _equal(value: object, wanted: str) -> bool:
-    if isinstance(value, list):  # tags=red finds items whose tags contain "red"
-        return any(_equal(element, wanted) for element in value)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = _number(wanted)
+def _equal(value: object, wanted: str, number: float | None = None) -> bool:
+    """`value` equals the text `wanted` (`number` is `_number(wanted)`, computed once)."""
+    kind = type(value)
+    if kind is str:
+        return value == wanted
+    if kind is int or kind is float:
         return number is not None and value == number
+    if kind is list:  # tags=red finds items whose tags contain "red"
+        return any(_equal(element, wanted, number) for element in value)  # type: ignore[attr-defined]
     return _text(value) == wanted
 
 
@@ -226,23 +277,53 @@ def _compare(value: object, op: str, bound: str) -> bool:
 
 
 def _like(value: object, patterns: tuple[LikePattern, ...]) -> bool:
-    if isinstance(value, list):
-        return any(_like(element, patterns) for element in value)
-    text = None if value is None or isinstance(value, bool) else _text(value)
-    return text is not None and any(p.search(text) for p in patterns)
+    kind = type(value)
+    if kind is str:
+        text: str = value  # type: ignore[assignment]
+    elif kind is int or kind is float:
+        text = repr(value)  # the JSON spelling of a finite number
+    elif kind is list:
+        return any(_like(element, patterns) for element in value)  # type: ignore[attr-defined]
+    else:  # null, booleans, objects: json-server's RegExp.test sees no text there
+        return False
+    if len(patterns) == 1:
+        return patterns[0].search(text)
+    return any(p.search(text) for p in patterns)
+
+
+def _getter(path: Path) -> Callable[[JsonValue], object]:
+    if len(path) == 1:  # `done=false`: one dict lookup, no call to ordering.lookup
+        field = path[0]
+        return lambda item: item.get(field, MISSING) if type(item) is dict else lookup(item, path)
+    return lambda item: lookup(item, path)
 
 
 def _test(f: Filter) -> Callable[[JsonValue], bool]:
     path, values = f.path, f.values
+    pairs = tuple((v, _number(v)) for v in values)
+    get = _getter(path)
+
+    if f.op in ("eq", "ne") and len(pairs) == 1:  # the common case, without a generator
+        wanted, number = pairs[0]
+        if f.op == "eq":
+            return lambda item: _equal(get(item), wanted, number)
+        return lambda item: not _equal(get(item), wanted, number)
     if f.op == "eq":
-        return lambda item: any(_equal(lookup(item, path), v) for v in values)
+        return lambda item: any(_equal(get(item), v, n) for v, n in pairs)
     if f.op == "ne":
-        return lambda item: not any(_equal(lookup(item, path), v) for v in values)
+        return lambda item: not any(_equal(get(item), v, n) for v, n in pairs)
     if f.op == "like":
-        patterns = f.patterns
-        return lambda item: _like(lookup(item, path), patterns)
+        patterns, name = f.patterns, ".".join(path) + "_like"
+
+        def like(item: JsonValue) -> bool:
+            try:
+                return _like(get(item), patterns)
+            except LikeError as exc:  # the automaton outgrew its bound on this data
+                raise HttpError(400, f"{name}: {exc}") from None
+
+        return like
     op = f.op
-    return lambda item: all(_compare(lookup(item, path), op, v) for v in values)
+    return lambda item: all(_compare(get(item), op, v) for v in values)
 
 
 def _contains(value: JsonValue, term: str) -> bool:
@@ -253,29 +334,11 @@ def _contains(value: JsonValue, term: str) -> bool:
         return any(_contains(v, term) for v in value)
     if isinstance(value, str):
         return term in value.casefold()
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, bool):  # `q=true` finds true, as json-server (and false too)
+        return term in ("true" if value else "false")
+    if isinstance(value, int | float):
         return term in encode(value).decode("ascii")
     return False
-
-
-def _sorted(items: list[JsonValue], key: SortKey) -> list[JsonValue]:
-    """Stable sort by one key; items without the field stay last in both directions."""
-    present: list[tuple[tuple[int, float | str], JsonValue]] = []
-    missing: list[JsonValue] = []
-    for item in items:
-        value = lookup(item, key.path)
-        if value is MISSING or value is None:
-            missing.append(item)
-        elif isinstance(value, bool):
-            present.append(((2, int(value)), item))
-        elif isinstance(value, int | float):
-            present.append(((0, value), item))
-        elif isinstance(value, str):
-            present.append(((1, value), item))
-        else:
-            present.append(((3, 0), item))  # arrays and objects: after scalars, file order
-    present.sort(key=lambda pair: pair[0], reverse=key.descending)
-    return [item for _, item in present] + missing
 
 
 # --- RFC 8288 Link ------------------------------------------------------------------------------

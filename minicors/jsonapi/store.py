@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import Enum
 from typing import TypeAlias
 
 from ..errors import HttpError, JsonSyntaxError
+from .index import IdIndex as IdIndex  # re-exported: callers know it as store's
+from .index import find_item as find_item
+from .index import id_text as id_text
 
 JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
 JsonObject: TypeAlias = "dict[str, JsonValue]"
@@ -50,10 +55,25 @@ def _reject_constant(name: str) -> JsonValue:
     raise ValueError(f"{name} is not allowed in JSON")
 
 
-def parse_json(text: str) -> JsonValue:
-    """Parse strict JSON, or raise `JsonSyntaxError` whose message gives line and column."""
+def _finite(text: str) -> float:
+    # `1e999` is valid JSON text (RFC 8259 §6 sets no range) but overflows to inf, which no
+    # JSON text can spell: writing it back would make FILE invalid.
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:40]} is too large for a 64-bit float")
+    return value
+
+
+def parse_json(text: str, *, share: bool = False) -> JsonValue:
+    """Parse strict JSON, or raise `JsonSyntaxError` whose message gives line and column.
+
+    `share`: equal short strings in objects (and in arrays that are their values) become one
+    object; a large FILE repeats its tags, names and dates on every item, ~50 bytes each."""
+    hook = _Sharing().object if share else None
     try:
-        value: JsonValue = json.loads(text, parse_constant=_reject_constant)
+        value: JsonValue = json.loads(
+            text, parse_constant=_reject_constant, parse_float=_finite, object_pairs_hook=hook
+        )
     except json.JSONDecodeError as exc:
         raise JsonSyntaxError(f"{exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
@@ -61,6 +81,32 @@ def parse_json(text: str) -> JsonValue:
     except ValueError as exc:  # NaN/Infinity above, or an integer over Python's digit limit
         raise JsonSyntaxError(str(exc)) from None
     return value
+
+
+SHARED_STRING_CHARS = 64  # strings up to this long are stored once however often they occur
+
+
+class _Sharing:
+    """json's object_pairs_hook: each duplicate is dropped as soon as it is made, so its
+    memory is reused at once (sharing after parsing would leave holes no one can use)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, str] = {}
+
+    def object(self, pairs: list[tuple[str, JsonValue]]) -> JsonObject:
+        seen = self.seen
+        result: JsonObject = {}
+        for name, value in pairs:
+            if type(value) is str:
+                if len(value) <= SHARED_STRING_CHARS:
+                    value = seen.setdefault(value, value)
+            elif type(value) is list:
+                value = [
+                    seen.setdefault(v, v) if type(v) is str and len(v) <= SHARED_STRING_CHARS else v
+                    for v in value
+                ]
+            result[name] = value
+        return result
 
 
 def decode_body(body: bytes) -> JsonObject:
@@ -129,122 +175,43 @@ def encode_document(document: Document) -> bytes:
     return _dumps(document, indent=2) + b"\n"
 
 
-class DocumentEncoder:
-    """`encode_document`, remembering the text of each collection item between calls.
-
-    Items are never mutated, so an item object always encodes the same way: a commit encodes
-    only the items it created or changed, not the whole file (the indenting encoder is pure
-    Python, ~6 us per item).  Only the items of the last document are remembered.
-    """
-
-    def __init__(self) -> None:
-        self._items: dict[int, tuple[JsonValue, str]] = {}
-
-    def encode(self, document: Document) -> bytes:
-        try:
-            return self._text(document).encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate: the escaping path, as encode_document
-            return encode_document(document)
-
-    def _text(self, document: Document) -> str:
-        if not document:
-            return "{}\n"
-        remembered: dict[int, tuple[JsonValue, str]] = {}
-        members = []
-        for key, value in document.items():
-            if isinstance(value, list) and value:
-                texts = []
-                for item in value:
-                    known = self._items.get(id(item))
-                    text = known[1] if known is not None and known[0] is item else None
-                    if text is None:
-                        text = _indented(item, 4)
-                    remembered[id(item)] = (item, text)  # holding item keeps its id unique
-                    texts.append(text)
-                body = "[\n    " + ",\n    ".join(texts) + "\n  ]"
-            else:
-                body = _indented(value, 2)
-            members.append(f"  {json.dumps(key, ensure_ascii=False)}: {body}")
-        self._items = remembered
-        return "{\n" + ",\n".join(members) + "\n}\n"
-
-
-def _indented(value: JsonValue, level: int) -> str:
-    # JSON text never holds a raw newline inside a string, so every newline is indentation.
-    text = json.dumps(value, ensure_ascii=False, indent=2, separators=(",", ": "))
-    return text.replace("\n", "\n" + " " * level)
-
-
 def etag_for(data: bytes) -> bytes:
     """A strong entity tag (RFC 9110 §8.8.3) derived from the exact representation bytes."""
     return b'"' + hashlib.blake2b(data, digest_size=8).hexdigest().encode("ascii") + b'"'
 
 
-# --- ids --------------------------------------------------------------------------------------
-def id_text(value: JsonValue) -> str | None:
-    """How an id appears in a URL: strings as they are, numbers in JSON form; else None."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return encode(value).decode("ascii")
-    return None
+# --- ids (`id_text` and `IdIndex` live in index.py) ------------------------------------------
+# The largest integer id: JavaScript's Number.MAX_SAFE_INTEGER (2**53 - 1).  A larger id would
+# change in any JavaScript client that reads it, and past 4,300 digits Python can no longer
+# print it, so the next POST could not be saved.
+MAX_INT_ID = 2**53 - 1
 
 
-def find_item(items: Sequence[JsonValue], wanted: str) -> int | None:
-    """The index of the first object whose id reads as `wanted` (`7` finds 7 and "7")."""
-    for index, item in enumerate(items):
-        if isinstance(item, dict) and "id" in item and id_text(item["id"]) == wanted:
-            return index
-    return None
+def _ids(ids: IdIndex | None) -> IdIndex:
+    # No index given (a caller with one document and one change): a fresh one, kept by no one.
+    return ids if ids is not None else IdIndex()
 
 
-@dataclass(frozen=True, slots=True)
-class _Ids:
-    """What `next_id` needs to know about one list: its largest integer id, any string ids."""
-
-    items: list[JsonValue]  # held so that id(items) cannot be reused while remembered
-    top: int | None
-    strings: bool
-
-
-# Lists are never mutated, so a scan stays true for the list object it was made of; remembering
-# the last few makes a batch of N POSTs O(N) instead of O(N x collection size).
-_SCANS: dict[int, _Ids] = {}
-_SCANS_KEPT = 16
-
-
-def _scan(items: list[JsonValue]) -> _Ids:
-    known = _SCANS.get(id(items))
-    if known is not None and known.items is items:
-        return known
-    top: int | None = None
-    strings = False
-    for item in items:
-        if isinstance(item, dict):
-            value = item.get("id")
-            if isinstance(value, int) and not isinstance(value, bool):
-                top = value if top is None or value > top else top
-            elif isinstance(value, str):
-                strings = True
-    return _remember(_Ids(items, top, strings))
-
-
-def _remember(ids: _Ids) -> _Ids:
-    if len(_SCANS) >= _SCANS_KEPT:
-        del _SCANS[next(iter(_SCANS))]  # the oldest
-    _SCANS[id(ids.items)] = ids
-    return ids
-
-
-def next_id(items: list[JsonValue]) -> int | str:
+def next_id(items: list[JsonValue], *, ids: IdIndex | None = None, key: str = "") -> int | str:
     """Integer ids continue the sequence (max + 1); a collection of string ids gets a uuid4."""
-    ids = _scan(items)
-    if ids.strings and ids.top is None:
+    top, strings = _ids(ids).summary(key, items)
+    if strings and top is None:
         return str(uuid.uuid4())
-    return (ids.top if ids.top is not None else 0) + 1
+    new = (top if top is not None else 0) + 1
+    if new > MAX_INT_ID:
+        raise HttpError(
+            400,
+            f"the next integer id would exceed {MAX_INT_ID} (the largest id JavaScript keeps "
+            "exact); send an id in the body",
+        )
+    return new
 
 
 # --- reading ----------------------------------------------------------------------------------
+# The lists made by the current `batch()` (by id, holding them so the ids stay theirs).
+_OWNED: ContextVar[dict[int, list[JsonValue]] | None] = ContextVar("_OWNED", default=None)
+
+
 def collection(document: Mapping[str, JsonValue], key: str) -> list[JsonValue]:
     value = document.get(key)
     if not isinstance(value, list):
@@ -259,91 +226,131 @@ def singular(document: Mapping[str, JsonValue], key: str) -> JsonObject:
     return value
 
 
-def locate(items: Sequence[JsonValue], key: str, wanted: str) -> tuple[int, JsonObject]:
-    """The index and the object with id `wanted`, or HttpError 404."""
-    index = find_item(items, wanted)
+def locate(
+    items: Sequence[JsonValue], key: str, wanted: str, ids: IdIndex | None = None
+) -> tuple[int, JsonObject]:
+    """The index and the object whose id (the index's field) reads `wanted`, or HttpError 404."""
+    index = _ids(ids).find(key, items, wanted)
     item = None if index is None else items[index]
     if index is None or not isinstance(item, dict):
         raise HttpError(404, f"no item with id {wanted!r} in {key!r}")
     return index, item
 
 
-def get_item(document: Mapping[str, JsonValue], key: str, wanted: str) -> JsonObject:
-    return locate(collection(document, key), key, wanted)[1]
+def get_item(
+    document: Mapping[str, JsonValue], key: str, wanted: str, ids: IdIndex | None = None
+) -> JsonObject:
+    return locate(collection(document, key), key, wanted, ids)[1]
 
 
 # --- changing (each returns the new document and the value to send back) ---------------------
+# `ids` names the id field and keeps the lookups fast; without one, the field is `id`.
 def _with(document: Document, key: str, value: JsonValue) -> Document:
     changed = dict(document)
     changed[key] = value  # an existing key keeps its place: the user's key order survives
     return changed
 
 
-def _check_body_id(body: JsonObject, current: JsonValue) -> None:
-    if "id" in body and id_text(body["id"]) != id_text(current):
+def _check_body_id(body: JsonObject, field: str, current: JsonValue) -> None:
+    if field in body and id_text(body[field]) != id_text(current):
         raise HttpError(
             400,
-            f"the id in the body ({encode(body['id']).decode()}) disagrees with the URL "
+            f"the {field} in the body ({encode(body[field]).decode()}) disagrees with the URL "
             f"({encode(current).decode()}); leave it out or make them equal",
         )
 
 
-def create_item(document: Document, key: str, body: JsonObject) -> tuple[Document, JsonObject]:
+def create_item(
+    document: Document, key: str, body: JsonObject, ids: IdIndex | None = None
+) -> tuple[Document, JsonObject]:
     """POST: append `body` with a new id (or the client's id, if it is new)."""
+    index = _ids(ids)
+    field = index.field
     items = collection(document, key)
-    given = body.get("id")
+    given = body.get(field)
     if given is not None:
-        wanted = id_text(given)
+        wanted = id_text(given) if not isinstance(given, int) or abs(given) <= MAX_INT_ID else None
         if wanted is None or isinstance(given, float):
-            raise HttpError(400, "an id must be a string or an integer")
-        if find_item(items, wanted) is not None:
-            raise HttpError(409, f"an item with id {wanted!r} already exists in {key!r}")
+            raise HttpError(
+                400,
+                f"{'an id' if field == 'id' else f'the id field {field!r}'} must be a string "
+                f"or an integer from -{MAX_INT_ID} to {MAX_INT_ID}",
+            )
+        if index.find(key, items, wanted) is not None:
+            raise HttpError(409, f"an item with {field} {wanted!r} already exists in {key!r}")
         item = dict(body)
     else:
-        item = {"id": next_id(items)}  # the id first: the file stays easy to read
-        item.update((k, v) for k, v in body.items() if k != "id")
+        item = {field: next_id(items, ids=index, key=key)}  # first: FILE stays easy to read
+        item.update((k, v) for k, v in body.items() if k != field)
     changed = [*items, item]
-    old = _scan(items)
-    new_id = item["id"]
-    if isinstance(new_id, int) and not isinstance(new_id, bool):
-        _remember(_Ids(changed, new_id if old.top is None else max(old.top, new_id), old.strings))
-    else:
-        _remember(_Ids(changed, old.top, old.strings or isinstance(new_id, str)))
+    index.derive(key, items, changed, item)
     return _with(document, key, changed), item
 
 
 def replace_item(
-    document: Document, key: str, wanted: str, body: JsonObject, *, mode: str = "replace"
+    document: Document,
+    key: str,
+    wanted: str,
+    body: JsonObject,
+    *,
+    mode: str = "replace",
+    ids: IdIndex | None = None,
 ) -> tuple[Document, JsonObject]:
     """PUT (`mode="replace"`), PATCH (`"merge"`: shallow) or PATCH merge-patch (`"merge-patch"`)."""
+    index = _ids(ids)
+    field = index.field
     items = collection(document, key)
-    index, old = locate(items, key, wanted)
-    item_id = old["id"]
-    _check_body_id(body, item_id)
-    new = _updated(old, body, mode)
-    new["id"] = item_id  # the URL names the item: its id (and its type) never change
-    changed = list(items)
-    changed[index] = new
+    position, old = locate(items, key, wanted, index)
+    item_id = old[field]
+    _check_body_id(body, field, item_id)
+    new = _updated(old, body, mode, field)
+    new[field] = item_id  # the URL names the item: its id (and its type) never change
+    owned = _OWNED.get()
+    if owned is not None and owned.get(id(items)) is items:
+        changed = items  # made earlier in this batch, seen by no reader: change it in place
+    else:
+        changed = list(items)
+        index.derive(key, items, changed)  # the same ids at the same positions
+        if owned is not None:
+            owned[id(changed)] = changed
+    changed[position] = new
     return _with(document, key, changed), new
 
 
-def delete_item(document: Document, key: str, wanted: str) -> tuple[Document, JsonObject]:
+@contextmanager
+def batch() -> Iterator[None]:
+    """Writes applied one after another inside this block, none of whose intermediate documents
+    a reader ever sees (a group commit): the second PATCH to a collection no longer copies the
+    list the first one made, a copy that costs a millisecond at 100,000 items.  An operation
+    must not fail after `replace_item` returns: its change is already in the batch's list."""
+    token = _OWNED.set({})
+    try:
+        yield
+    finally:
+        _OWNED.reset(token)
+
+
+def delete_item(
+    document: Document, key: str, wanted: str, ids: IdIndex | None = None
+) -> tuple[Document, JsonObject]:
+    """DELETE: positions after the item shift, so the index builds the new list's entry when
+    it is next asked."""
     items = collection(document, key)
-    index, old = locate(items, key, wanted)
-    return _with(document, key, [*items[:index], *items[index + 1 :]]), old
+    position, old = locate(items, key, wanted, ids)
+    return _with(document, key, [*items[:position], *items[position + 1 :]]), old
 
 
 def replace_singular(
-    document: Document, key: str, body: JsonObject, *, mode: str = "replace"
+    document: Document, key: str, body: JsonObject, *, mode: str = "replace", field: str = "id"
 ) -> tuple[Document, JsonObject]:
     """PUT or PATCH on a singular resource (a top-level object)."""
-    new = _updated(singular(document, key), body, mode)
+    new = _updated(singular(document, key), body, mode, field)
     return _with(document, key, new), new
 
 
-def _updated(old: JsonObject, body: JsonObject, mode: str) -> JsonObject:
+def _updated(old: JsonObject, body: JsonObject, mode: str, field: str) -> JsonObject:
     if mode == "replace":
-        new: JsonObject = {"id": old["id"]} if "id" in old else {}
+        new: JsonObject = {field: old[field]} if field in old else {}
         new.update(body)
         return new
     if mode == "merge":  # json-server's PATCH: top-level keys of the body replace the old ones

@@ -59,7 +59,9 @@ class ReloadHub:
         instance, _, number = (last_event_id or "").partition(":")
         # Events missed by a page of this run; a page of an earlier run gets none: it reloads
         # on `hello` anyway.
-        last = int(number) if instance == self.instance and number.isdigit() else self._number
+        # ASCII digits, bounded: str.isdigit() accepts "²", which int() refuses.
+        known = number.isascii() and number.isdigit() and len(number) <= 18
+        last = int(number) if instance == self.instance and known else self._number
         if self._events and last < self._events[0].number - 1:
             # More was missed than is kept: only a reload catches the page up.
             yield Event(self._number, "reload", "{}").render(self.instance)

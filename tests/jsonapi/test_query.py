@@ -109,7 +109,8 @@ BAD = [
     ("_page=0", "_page must be a positive integer"),
     ("_page=x", "_page must be a positive integer"),
     ("_limit=-1", "_limit must be a non-negative integer"),
-    ("_start=1.5", "_start must be a non-negative integer"),
+    ("_start=1.5", "_start must be an integer"),
+    ("_end=-", "_end must be an integer"),
     ("_end=%EF%BC%93", "_end must be"),  # a full-width digit is not a digit here
     ("_order=up&_sort=a", "_order must be asc or desc"),
     ("title_like=(a", "bad title_like pattern: missing ')'"),

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minicors.errors import HttpError, JsonSyntaxError
+from minicors.jsonapi.encoder import DocumentEncoder
 from minicors.jsonapi.store import (
     Document,
-    DocumentEncoder,
     JsonValue,
     create_item,
     decode_body,

@@ -97,7 +97,7 @@ async def test_preflight_for_a_put_is_answered_before_the_api(address: BoundAddr
 async def test_plain_options_lists_the_methods(address: BoundAddress) -> None:
     response = await request(address, "OPTIONS", "/api/profile")
     assert response.status == 204
-    assert hdr(response, "allow") == "GET, HEAD, PUT, PATCH, OPTIONS"
+    assert hdr(response, "allow") == "GET, HEAD, POST, PUT, PATCH, OPTIONS"
 
 
 async def test_errors_are_json_over_the_wire(address: BoundAddress, db_file: Path) -> None:
