@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck pytest chromium nss-tools bench bench-tools clean
+.PHONY: run test lint typecheck pytest chromium nss-tools caddy bench bench-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ nss-tools:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnss3-tools >/dev/null; \
 	fi
 
+# Debian's caddy: the tests run `minicors export caddy` output in it (nginx: bench-tools).
+caddy:
+	@if ! command -v caddy >/dev/null; then \
+		echo "installing Debian's caddy"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy >/dev/null; \
+	fi
+
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -53,7 +61,7 @@ typecheck: $(VENV)/.test-installed
 	$(BIN)/mypy
 
 # The quick benchmark runs inside the tests (so the harness cannot rot): it needs wrk.
-pytest: $(VENV)/.test-installed chromium nss-tools bench-tools
+pytest: $(VENV)/.test-installed chromium nss-tools bench-tools caddy
 	$(BIN)/pytest
 
 test: lint typecheck pytest
@@ -67,6 +75,7 @@ bench-tools:
 
 bench: $(VENV)/.bench-installed bench-tools
 	$(BIN)/python -m bench.run $(if $(QUICK),--quick,)
+	$(BIN)/python -m bench.api_scale $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,4 +1,4 @@
-"""The `minicors` command: `serve`, `check` and `tls`.
+"""The `minicors` command: `serve`, `check`, `export` and `tls`.
 
 Every flag maps to one setting of the TOML file ("section.key"); flags that were not given are
 absent from the parsed namespace (argparse.SUPPRESS), so "flags win over the file" is a plain
@@ -17,7 +17,10 @@ from typing import Any, NoReturn
 
 from .config import Config, build_config, load, read_toml
 from .errors import ConfigError
+from .exportcmd import add_flags as add_export_flags
+from .exportcmd import run as export_command
 from .flagvalues import header_value, int_at_least, mime_value, port_value, seconds_value
+from .proxy import add_check_flag, add_proxy_flags
 from .version import __version__
 
 EXIT_USAGE = 2
@@ -189,10 +192,13 @@ def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
     add("--no-group-commit", dest="api.group_commit", action="store_false", default=S,
         help="one fsync per API write instead of sharing fsyncs between concurrent "
         "writes")  # fmt: skip
+    add("--id-field", dest="api.id_field", default=S, metavar="NAME",
+        help="the field that identifies items in every collection (default id)")  # fmt: skip
 
     parser.add_argument("--workers", dest="workers", type=int_at_least(1), default=S,
         metavar="N", help="processes accepting on the same port (default 1)")  # fmt: skip
     _add_cors_flags(parser)
+    add_proxy_flags(parser)
 
 
 def _add_check_flags(parser: argparse.ArgumentParser) -> None:
@@ -206,6 +212,13 @@ def _add_check_flags(parser: argparse.ArgumentParser) -> None:
     add("--credentials", action="store_true",
         help="the fetch sends credentials (credentials: 'include')")  # fmt: skip
     add("--path", default="/", help="the request path, for per-route policies (default /)")
+    add("--page-address-space", choices=["public", "local", "loopback"], default=None,
+        help="the page's IP address space, for Local Network Access (default: from "
+        "--origin's host; a DNS name is reported both ways)")  # fmt: skip
+    add("--target-address-space", choices=["public", "local", "loopback"], default=None,
+        help="minicors's address space as the page reaches it (default: from the listen "
+        "address, `host` in --config, else loopback)")  # fmt: skip
+    add_check_flag(parser)
     _add_cors_flags(parser)
 
 
@@ -227,6 +240,14 @@ def build_parser() -> _Parser:
         "Exit status: 0 allowed, 1 refused, 2 bad input.",
     )  # fmt: skip
     _add_check_flags(check)
+    export = commands.add_parser(
+        "export", help="write the CORS policy as an nginx or Caddy configuration",
+        description="Print an nginx.conf or Caddyfile that answers CORS as minicors does with "
+        "this policy, in front of --upstream. Exit status 2 when the target cannot express "
+        "a setting exactly.",
+    )  # fmt: skip
+    add_export_flags(export)
+    _add_cors_flags(export)
     tls = commands.add_parser(
         "tls", help="minicors's local certificate authority (for --tls): path, trust, untrust",
         description="path: print the CA certificate's path (making the CA if needed). "
@@ -255,6 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(ns)
         if ns.command == "check":
             return _check(ns)
+        if ns.command == "export":
+            return export_command(ns)
         if ns.command == "tls":
             from .tls import command  # only `tls` and --tls need the cryptography package
 
@@ -283,6 +306,10 @@ def _serve(ns: argparse.Namespace) -> int:
         sys.stdout.write(dump_config(config))
         return 0
     warnings = [*config.router.warnings, *_api_warnings(config)]
+    if config.proxy is not None:
+        from .proxy import warnings as proxy_warnings
+
+        warnings += proxy_warnings(config.proxy, config.api.prefix if config.api else None)
     if config.tls is not None:
         from .tls import check_served_root, server_context
 
@@ -327,10 +354,8 @@ def _check_root(root: str) -> None:
 def _check(ns: argparse.Namespace) -> int:
     from .cors import CheckQuery, explain
 
-    settings = _settings(
-        ns,
-        skip=("command", "config_file", "origin", "method", "headers", "credentials", "path"),
-    )
+    own = ("command", "config_file", "origin", "method", "headers", "credentials", "path")
+    settings = _settings(ns, skip=(*own, "page_address_space", "target_address_space"))
     file_settings = read_toml(ns.config_file) if ns.config_file else {}
     file_settings.update(settings)
     # Only the CORS settings matter here (a config file shared with `serve` may hold others).
@@ -345,7 +370,17 @@ def _check(ns: argparse.Namespace) -> int:
         headers=tuple(ns.headers),
         credentials=ns.credentials,
         path=ns.path,
+        page_address_space=ns.page_address_space,
+        target_address_space=ns.target_address_space,
+        server_host=str(file_settings.get("host", "127.0.0.1")),
     )
     result = explain(config.router, query)
     sys.stdout.write(result.report.rstrip("\n") + "\n")
+    from .messages import parse_target
+    from .proxy import describe, options_from
+
+    proxied = {k: v for k, v in file_settings.items() if k.startswith("proxy")}
+    if proxied and ns.path.startswith("/"):
+        line = describe(options_from(proxied), parse_target(ns.path))
+        sys.stdout.write(line + "\n" if line else "")
     return 0 if result.allowed else 1

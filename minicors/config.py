@@ -20,6 +20,7 @@ from .cors import CorsPolicy, CorsRouter, Provenance
 from .errors import ConfigError
 from .extraheaders import rules_from_table
 from .options import ApiOptions, Limits, StaticOptions, TlsOptions
+from .proxy import ProxyOptions, check_tables, options_from
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,6 +39,7 @@ class Config:
     static: StaticOptions = field(default_factory=StaticOptions)
     api: ApiOptions | None = None
     limits: Limits = field(default_factory=Limits)
+    proxy: ProxyOptions | None = None  # --proxy: prefixes forwarded to upstreams
 
     @property
     def router(self) -> CorsRouter:
@@ -116,6 +118,8 @@ TOP_KEYS: dict[str, Checker] = {
     "workers": _int(1, 256),
     "reload": _bool,
     "open": _bool,
+    "proxy_timeout_s": _seconds(0.001),
+    "proxy_keep_host": _bool,
 }
 LIMIT_KEYS: dict[str, Checker] = {
     "max_head_bytes": _int(1024, 1024 * 1024),
@@ -146,6 +150,7 @@ API_KEYS: dict[str, Checker] = {
     "read_only": _bool,
     "delay_ms": _int(0, 600_000),
     "group_commit": _bool,
+    "id_field": _str,
 }
 CORS_KEYS: dict[str, Checker] = {
     "allow_origins": _str_list,
@@ -172,6 +177,7 @@ SECTIONS: dict[str, dict[str, Checker]] = {
 
 # `[headers]` is a table of its own (header names and path globs as keys): `static.headers`.
 HEADERS = "headers"
+PROXY = "proxy"  # `[[proxy]]` tables: prefix, target, insecure
 
 # Settings are kept flat as "section.key" (top-level keys have no section) while merging.
 Settings = dict[str, Any]
@@ -203,9 +209,11 @@ def read_toml(path: str) -> Settings:
 
 def _check_table(path: str, data: Mapping[str, Any], base: str) -> Settings:
     out: Settings = {}
-    top = [*TOP_KEYS, *SECTIONS, HEADERS]
+    top = [*TOP_KEYS, *SECTIONS, HEADERS, PROXY]
     for key, (given, value) in _spellings(path, None, data, top).items():
-        if key == HEADERS:
+        if key == PROXY:
+            out[PROXY] = check_tables(path, value)
+        elif key == HEADERS:
             try:
                 out["static.headers"] = rules_from_table(value)
             except ConfigError as exc:
@@ -330,7 +338,8 @@ def build_config(
     cors: CorsPolicy | CorsRouter = (
         CorsRouter(default, route_policies) if route_policies else default
     )
-    return Config(**top, limits=limits, static=static, api=api, cors=cors, tls=tls)
+    proxy = options_from(top)  # takes the proxy_* keys out of `top`
+    return Config(**top, limits=limits, static=static, api=api, cors=cors, tls=tls, proxy=proxy)
 
 
 def load(flag_settings: Settings, config_file: str | None) -> Config:

@@ -44,6 +44,13 @@ def config_table(config: Config) -> dict[str, Any]:
     table["static"] = static
     if config.api is not None:
         table["api"] = _fields(config.api) | {"file": os.path.abspath(config.api.file)}
+    if config.proxy is not None:
+        table["proxy_timeout_s"] = config.proxy.timeout_s
+        table["proxy_keep_host"] = config.proxy.keep_host
+        table["proxy"] = [
+            {"prefix": r.prefix, "target": r.target, "insecure": r.insecure}
+            for r in config.proxy.routes
+        ]
     if config.tls is not None:
         tls: dict[str, Any] = {"enabled": True, **_fields(config.tls)}
         for key in ("cert_file", "key_file"):

@@ -74,3 +74,4 @@ class ApiOptions:
     read_only: bool = False
     delay_ms: int = 0
     group_commit: bool = True  # writes arriving during an fsync share the next one
+    id_field: str = "id"  # --id-field: the field that identifies items, in every collection
