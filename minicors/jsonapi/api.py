@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 import trio
 
-from ..conditional import Conditions, EntityTag, evaluate_preconditions
 from ..errors import ConfigError, DocumentUnreadable, HttpError, ProtocolError
 from ..messages import (
     HeaderList,
@@ -30,13 +29,12 @@ from ..options import ApiOptions, Limits
 from .feed import EVENTS_SEGMENT, Change, ChangeFeed, change_for
 from .lists import Parent, read_item, read_list
 from .persist import DurableDocument
-from .query import needs_thread
+from .query import names_relations, needs_thread
 from .relations import with_parent, without_children
 from .store import (
     Document,
     IdIndex,
     JsonObject,
-    JsonValue,
     Kind,
     create_item,
     decode_body,
@@ -50,6 +48,7 @@ from .store import (
     replace_singular,
     singular,
 )
+from .validators import check_preconditions, conditions_hold
 
 JSON = (b"content-type", b"application/json")
 NO_CACHE = (b"cache-control", b"no-cache")  # always revalidate: a dev API must never be stale
@@ -64,6 +63,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "singular": ("GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS"),  # POST replaces (json-server)
     "events": READS,  # <prefix>/_events, the change feed (feed.py)
 }
+# Heavy queries waiting for the one worker slot; past this a heavy query is answered 503.
+MAX_SLOW_WAITING = 8
 WHOLE_DOCUMENT = "db"  # GET <prefix>/db, unless the file has its own "db" key
 
 
@@ -165,7 +166,16 @@ class JsonApi:
             if route.kind == "events":
                 return self.feed.response(request.header(b"last-event-id"))
             if request.method in ("GET", "HEAD"):
-                if self._slow(request, route):  # off the event loop: others keep being served
+                # Off the event loop: others keep being served meanwhile.
+                if _heavy(self.store.document, request, route):
+                    if self._slow_reads.statistics().tasks_waiting >= MAX_SLOW_WAITING:
+                        # A bounded queue: queued queries outlive their clients, so without
+                        # a bound a few requests would delay every heavy query for minutes.
+                        raise HttpError(
+                            503,
+                            "too many heavy queries are waiting; retry in a moment",
+                            headers=((b"retry-after", b"1"),),
+                        )
                     return await trio.to_thread.run_sync(
                         self._read, request, route, limiter=self._slow_reads
                     )
@@ -222,11 +232,6 @@ class JsonApi:
         return f"{method} is not allowed on {what}{name}"
 
     # --- reads ----------------------------------------------------------------------------
-    def _slow(self, request: Request, route: Route) -> bool:
-        items = self.store.document.get(route.key)
-        count = len(items) if isinstance(items, list) else 0
-        return route.kind == "collection" and needs_thread(count, request.query)
-
     def _read(self, request: Request, route: Route) -> Response:
         document = self.store.document
         headers: HeaderList = ()
@@ -248,7 +253,7 @@ class JsonApi:
         else:
             body = encode(document[route.key])
             tag = etag_for(body)
-        if not _conditions_hold(request, tag, if_match=False):  # RFC 9110 §13.1.2: 304
+        if not conditions_hold(request, tag, if_match=False):  # RFC 9110 §13.1.2: 304
             return Response(status=304, headers=((b"etag", tag), NO_CACHE))
         return Response(status=200, headers=(JSON, (b"etag", tag), NO_CACHE, *headers), body=body)
 
@@ -256,17 +261,14 @@ class JsonApi:
         index: JsonObject = {}
         for key, value in document.items():
             kind = kind_of(value)
-            entry: JsonObject = {"kind": kind.value, "path": self._path(key)}
+            entry: JsonObject = {"kind": kind.value, "path": _api_path(self.prefix, key)}
             if isinstance(value, list):
                 entry["count"] = len(value)
             index[key] = entry
         if WHOLE_DOCUMENT not in document:
-            index[WHOLE_DOCUMENT] = {"kind": "document", "path": self._path(WHOLE_DOCUMENT)}
+            whole = _api_path(self.prefix, WHOLE_DOCUMENT)
+            index[WHOLE_DOCUMENT] = {"kind": "document", "path": whole}
         return index
-
-    def _path(self, key: str, item_id: str | None = None) -> str:
-        path = f"{self.prefix}/{quote(key, safe='')}"
-        return path if item_id is None else f"{path}/{quote(item_id, safe='')}"
 
     # --- writes ---------------------------------------------------------------------------
     async def _write(self, request: Request, route: Route) -> Response:
@@ -292,7 +294,7 @@ class JsonApi:
             return Response(status=200, headers=(JSON, NO_CACHE), body=data)
         headers: HeaderList = (JSON, (b"etag", tag), NO_CACHE)
         if method == "POST" and route.kind == "collection":
-            location = self._path(route.key, id_text(result.get(self.ids.field)) or "")
+            location = _api_path(self.prefix, route.key, id_text(result.get(self.ids.field)) or "")
             return Response(
                 status=201, headers=(*headers, (b"location", location.encode())), body=data
             )
@@ -340,7 +342,7 @@ def _operation(
                 return create_item(document, key, child, ids)
             return create_item(document, key, body, ids)
         if route.kind == "item":
-            _preconditions(request, get_item(document, key, item_id, ids))
+            check_preconditions(request, get_item(document, key, item_id, ids))
             if method == "DELETE":
                 document, old = delete_item(document, key, item_id, ids)
                 own = id_text(old.get(ids.field)) or item_id  # the parent's id, as children say it
@@ -348,40 +350,10 @@ def _operation(
                 cascade.extend(Change("delete", k, i) for k, i in removed)
                 return document, old
             return replace_item(document, key, item_id, body, mode=mode, ids=ids)
-        _preconditions(request, singular(document, key))
+        check_preconditions(request, singular(document, key))
         return replace_singular(document, key, body, mode=mode, field=ids.field)
 
     return apply
-
-
-# --- validators (RFC 9110 §8.8.3, §13): matched by ..conditional, like the files' ----------
-def _conditions_hold(request: Request, tag: bytes, *, if_match: bool) -> bool:
-    """Whether the request's If-Match (strong comparison) or, with `if_match` false, its
-    If-None-Match (weak comparison) lets it proceed against the representation tagged `tag`.
-    An absent header always does."""
-    if if_match:
-        conditions = Conditions(if_match=request.header(b"if-match"))
-    else:
-        conditions = Conditions(if_none_match=request.header(b"if-none-match"))
-    etag = EntityTag(opaque=tag.decode("ascii").strip('"'))
-    # Any method that is not GET/HEAD gets 412 for a matching If-None-Match; only "proceed or
-    # not" is asked here, the caller picks 304 or 412.
-    return evaluate_preconditions(conditions, method="PUT", etag=etag, last_modified=None) == 200
-
-
-def _preconditions(request: Request, current: JsonValue) -> None:
-    """If-Match and If-None-Match, inside the write lock, so that the check and the change
-    are one atomic step: the basis of optimistic concurrency."""
-    tag = etag_for(encode(current))
-    if not _conditions_hold(request, tag, if_match=True):
-        raise HttpError(
-            412,
-            "the resource changed since you read it (If-Match does not match its ETag); "
-            "GET it again, then retry",
-            headers=((b"etag", tag),),
-        )
-    if not _conditions_hold(request, tag, if_match=False):
-        raise HttpError(412, "the resource exists and If-None-Match forbids changing it")
 
 
 def _is_utf8(segment: str) -> bool:
@@ -394,3 +366,23 @@ def _is_utf8(segment: str) -> bool:
 
 def _allow(methods: tuple[str, ...]) -> tuple[bytes, bytes]:
     return (b"allow", ", ".join(methods).encode("ascii"))
+
+
+def _heavy(document: Document, request: Request, route: Route) -> bool:
+    """Whether a read goes to the worker thread (a pass over a large list, a `_like`, or
+    relations, which read another collection whole)."""
+    items = document.get(route.key)
+    count = len(items) if isinstance(items, list) else 0
+    if route.kind == "collection" and needs_thread(count, request.query):
+        return True
+    # Relations read another collection whole, whatever the size of this one.
+    return route.kind in ("collection", "item") and names_relations(request.query)
+
+
+def _api_path(prefix: str, key: str, item_id: str | None = None) -> str:
+    # surrogatepass: a key read from FILE may hold a lone surrogate; a Location must
+    # still be written rather than fail after the write was made durable.
+    path = f"{prefix}/{quote(key.encode('utf-8', 'surrogatepass'), safe='')}"
+    if item_id is None:
+        return path
+    return f"{path}/{quote(item_id.encode('utf-8', 'surrogatepass'), safe='')}"

@@ -70,6 +70,8 @@ def split_params(raw: str) -> ListParams:
         kept.append(part)
     if len(parts) > MAX_PARTS:
         kept.append(parts[MAX_PARTS])  # `parse_query` counts them and refuses
+    # A name given twice would only read the other collection twice.
+    embed, expand = list(dict.fromkeys(embed)), list(dict.fromkeys(expand))
     if len(embed) + len(expand) > MAX_RELATIONS:
         raise HttpError(400, f"too many _embed/_expand names (the limit is {MAX_RELATIONS})")
     per_page = v1.get("_per_page")
@@ -78,6 +80,11 @@ def split_params(raw: str) -> ListParams:
         if "_page" in v1:
             kept.append("_page=" + quote(v1["_page"], safe=""))
         return ListParams(query="&".join(kept), embed=tuple(embed), expand=tuple(expand))
+    sliced = [p.partition("=")[0] for p in kept]
+    if any(unquote_plus(n) in ("_limit", "_start", "_end") for n in sliced):
+        # v1's page object counts pages of the whole match: a slice under it would make its
+        # `items` and `pages` disagree with X-Total-Count.
+        raise HttpError(400, "_per_page pages the whole list: leave out _limit, _start and _end")
     return ListParams(
         query="&".join(kept),
         embed=tuple(embed),

@@ -25,6 +25,7 @@ MAX_PARAMS = 100  # query parameters per request; past it: 400
 # thread, as does every `_like`: one slow query must not hold up the other requests.
 THREAD_ITEMS = 2_000
 DEFAULT_PAGE_SIZE = 10  # `_page` without `_limit`, as json-server
+MAX_SORT_KEYS = 16  # fields in `_sort`; past it: 400
 RESERVED = frozenset({"_sort", "_order", "_page", "_limit", "_start", "_end", "q"})
 # json-server parameters minicors does not implement: a 400 says so, where treating them as
 # field filters would silently return an empty list.
@@ -148,8 +149,13 @@ def _sort_keys(reserved: dict[str, list[str]]) -> tuple[SortKey, ...]:
     for order in orders:
         if order not in ("asc", "desc"):
             raise HttpError(400, f"_order must be asc or desc (comma-separated), got {order!r}")
+    named = [f for f in fields if f]
+    if len(named) > MAX_SORT_KEYS:
+        # Each key is one more comparison per pair of items: a head full of keys would hold
+        # the event loop for seconds on a list too small to go to the worker thread.
+        raise HttpError(400, f"_sort: at most {MAX_SORT_KEYS} fields, got {len(named)}")
     keys: list[SortKey] = []
-    for index, field in enumerate(f for f in fields if f):
+    for index, field in enumerate(named):
         _check_path("_sort", field.removeprefix("-"))
         # `-views` also means descending (json-server 1.x); `_order` gives one order per field.
         descending = field.startswith("-") or (index < len(orders) and orders[index] == "desc")
@@ -169,6 +175,17 @@ def needs_thread(count: int, raw_query: str) -> bool:
     except ValueError:
         return True
     return not names <= {"_page", "_limit", "_start", "_end"}  # only these need no pass
+
+
+def names_relations(raw_query: str) -> bool:
+    """Whether the query asks for `_embed` or `_expand` (each reads another collection)."""
+    if "_e" not in raw_query and "%" not in raw_query:
+        return False
+    try:
+        names = {name for name, _ in parse_qsl(raw_query, max_num_fields=MAX_PARAMS)}
+    except ValueError:
+        return True
+    return not names.isdisjoint(("_embed", "_expand"))
 
 
 def run_query(items: Sequence[JsonValue], query: ListQuery) -> ListPage:

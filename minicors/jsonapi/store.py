@@ -198,6 +198,12 @@ def next_id(items: list[JsonValue], *, ids: IdIndex | None = None, key: str = ""
     if strings and top is None:
         return str(uuid.uuid4())
     new = (top if top is not None else 0) + 1
+    index = _ids(ids)
+    for _ in range(len(items) + 1):  # bounded: each step passes one item whose id reads so
+        # A string id such as "3" reads as the URL /3 too: the new id must not share a URL.
+        if index.find(key, items, str(new)) is None:
+            break
+        new += 1
     if new > MAX_INT_ID:
         raise HttpError(
             400,
@@ -251,6 +257,16 @@ def _with(document: Document, key: str, value: JsonValue) -> Document:
     return changed
 
 
+def _addressable(text: str) -> bool:
+    """Whether an id can appear in a URL path: valid UTF-8 once encoded (a lone surrogate,
+    which JSON allows, cannot, so such an item could never be read, changed or deleted)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_body_id(body: JsonObject, field: str, current: JsonValue) -> None:
     if field in body and id_text(body[field]) != id_text(current):
         raise HttpError(
@@ -270,11 +286,12 @@ def create_item(
     given = body.get(field)
     if given is not None:
         wanted = id_text(given) if not isinstance(given, int) or abs(given) <= MAX_INT_ID else None
-        if wanted is None or isinstance(given, float):
+        if wanted is None or isinstance(given, float) or not _addressable(wanted):
             raise HttpError(
                 400,
                 f"{'an id' if field == 'id' else f'the id field {field!r}'} must be a string "
-                f"or an integer from -{MAX_INT_ID} to {MAX_INT_ID}",
+                f"(of Unicode text: no lone surrogates) or an integer from -{MAX_INT_ID} to "
+                f"{MAX_INT_ID}",
             )
         if index.find(key, items, wanted) is not None:
             raise HttpError(409, f"an item with {field} {wanted!r} already exists in {key!r}")
