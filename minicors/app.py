@@ -61,7 +61,10 @@ class App:
         if config.proxy is not None:
             from .proxyclient import Proxy  # httpcore is loaded only when something is proxied
 
-            self.proxy = Proxy(config.proxy, scheme="https" if config.tls else "http")
+            scheme = "https" if config.tls else "http"
+            self.proxy = Proxy(
+                config.proxy, scheme=scheme, max_body_bytes=config.limits.max_body_bytes
+            )
             self.streams_body = self.proxy.streams_body
 
     def background(self) -> list[Callable[[], Awaitable[None]]]:
@@ -130,13 +133,16 @@ class App:
         policy: CorsPolicy,
         decision: CorsDecision,
     ) -> Response:
-        from .proxy import is_websocket
+        from .proxy import is_websocket, without_credentials
 
         if decision.kind is CorsKind.SIMPLE_DENIED and is_websocket(request):
             # Browsers apply no CORS to WebSockets (RFC 6455 §10.2: the server checks Origin),
             # so a page the policy refuses is turned away here, before the upstream hears of it.
             response = text_response(403, "minicors: this origin may not open a WebSocket here\n")
         else:
+            if decision.kind is CorsKind.SIMPLE_ALLOWED and is_websocket(request):
+                # Allowed without credentials: the handshake loses the user's cookies too.
+                request = without_credentials(request, decision.headers)
             try:
                 response = await proxy.forward(request, route)
             except PeerGone:

@@ -6,18 +6,20 @@ jar, auth, redirects, model conversions); it runs natively under trio.  One pool
 (`ProxyOptions.pool_connections`), and verifies its certificate against the system's trust
 store plus minicors's own CA (so a second minicors behind `--tls` is trusted), unless
 `--proxy-insecure` named it.  Bodies stream both ways: the request's as the server reads it
-from the client (`Request.body_stream`), the answer's as a `LiveBody` whose pieces are the
-upstream's raw bytes (its Content-Encoding passed on untouched), so memory stays constant
-whatever the size.  Loaded only when `--proxy` is given.
+from the client (`Request.body_stream`; one within --max-body-bytes is read whole first, so a
+slow uploader holds no pool slot, and a bigger one streams outside the pool), the answer's
+as a `LiveBody` whose pieces are the upstream's raw bytes (its Content-Encoding passed on
+untouched), so memory stays constant whatever the size.  Loaded only when `--proxy` is given.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import ssl
 import time
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any, cast
 
 import anyio
@@ -28,6 +30,8 @@ from .messages import LiveBody, Request, Response, TunnelBody, error_response, t
 from .proxy import (
     ProxyOptions,
     ProxyRoute,
+    accepted,
+    handshake_problem,
     is_websocket,
     request_headers,
     response_headers,
@@ -51,16 +55,25 @@ UPSTREAM_ERRORS = (
 
 
 class UpstreamBroke(PeerGone):
-    """The upstream stopped mid-answer: the client's connection is closed rather than the
-    body ended as if complete (the message goes to the access log)."""
+    """The upstream stopped mid-answer, or sent more or less than its Content-Length: the
+    client's connection is closed rather than the body ended as if complete, or followed by
+    bytes a client would read as the next response (the message goes to the access log)."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail or message
 
 
 class Proxy:
     """Forwards requests under the configured prefixes (see the module docstring)."""
 
-    def __init__(self, options: ProxyOptions, *, scheme: str) -> None:
+    def __init__(
+        self, options: ProxyOptions, *, scheme: str, max_body_bytes: int | None = None
+    ) -> None:
         self.options = options
         self.scheme = scheme  # how clients reach minicors (X-Forwarded-Proto, Location)
+        # A request body up to this size is read before a pool slot is taken (None: streamed).
+        self.max_body_bytes = max_body_bytes
         self._pools: dict[str, UpstreamPool] = {}
         self._told_cors: set[str] = set()  # upstreams whose own CORS headers were reported
         t = options.timeout_s  # --proxy-timeout bounds each step: connect, every read and write
@@ -92,10 +105,18 @@ class Proxy:
         except HttpError as exc:
             return error_response(exc)
         upgrade = is_websocket(request)
+        problem = handshake_problem(request) if upgrade else None
+        if problem is not None:
+            return text_response(400, f"minicors: {problem}\n", log_note="bad websocket")
+        big = False
+        if request.body_stream is not None and self.max_body_bytes is not None:
+            request, big = await _buffered(request, request.body_stream, self.max_body_bytes)
         headers = request_headers(
             request, route, scheme=self.scheme, keep_host=self.options.keep_host, upgrade=upgrade
         )
-        pool = self._pool(route, upgrade=upgrade)
+        # A body too big to hold streams on a connection outside the bounded pool, as a
+        # WebSocket does (--max-connections bounds both), so slow uploads starve no one.
+        pool = self._pool(route, upgrade=upgrade or big)
         content = request.body_stream if request.body_stream is not None else request.body
         started = time.monotonic()
         try:
@@ -118,7 +139,14 @@ class Proxy:
         elapsed_ms = (time.monotonic() - started) * 1000
         note = f"upstream {status} in {elapsed_ms:.0f} ms"
         host = request.headers.get(b"host") or request.url.authority.encode("latin-1")
-        switched = upgrade and status == 101
+        key = request.headers.get(b"sec-websocket-key", b"")
+        if status == 101 and not (upgrade and accepted(answer.headers, key)):
+            # Piping a switch that is not the WebSocket asked for would hand the client's raw
+            # bytes to the upstream (RFC 6455 §4.1: the client fails such a handshake).
+            await _close_switched(answer)
+            what = "answered 101 without a valid WebSocket handshake (RFC 6455 §4.2.2)"
+            return _failure(502, route, what, "bad switch")
+        switched = status == 101
         fields, length, had_cors = response_headers(
             answer.headers,
             route,
@@ -144,17 +172,24 @@ class Proxy:
             await answer.aclose()
             if length is not None and status != 204:
                 fields += ((b"content-length", b"%d" % length),)
+            elif request.method == "HEAD" and status not in (204, 304):
+                # The GET's body would stream chunked, and a HEAD's head is the GET's (RFC 9110
+                # §9.3.2): an empty live body of no length says so, not `Content-Length: 0`.
+                body = LiveBody(pieces=_no_pieces(), length=None)
+                return Response(status=status, headers=fields, body=body, log_note=note)
             return Response(status=status, headers=fields, log_note=note)
+        pieces = UpstreamBody(answer, route, length)
         if length is not None and length <= SMALL_BODY:
-            # A small answer is read whole: it then leaves with its head in one write.
+            # A small answer is read whole: it then leaves with its head in one write.  The
+            # body refuses more bytes than declared, so this holds at most one read more.
             try:
-                data = await answer.aread()
-            except UPSTREAM_ERRORS as exc:
-                return _failure(502, route, f"broke off its answer ({_reason(exc)})", "broke off")
+                data = b"".join([piece async for piece in pieces])
+            except UpstreamBroke as exc:
+                return _failure(502, route, f"broke off its answer ({exc.detail})", "broke off")
             finally:
                 await answer.aclose()
             return Response(status=status, headers=fields, body=data, log_note=note)
-        body = LiveBody(pieces=UpstreamBody(answer, route), length=length)
+        body = LiveBody(pieces=pieces, length=length)
         return Response(status=status, headers=fields, body=body, log_note=note)
 
     async def hold(self) -> None:
@@ -168,13 +203,42 @@ class Proxy:
                 self._pools.clear()
 
 
+async def _buffered(
+    request: Request, stream: AsyncIterable[bytes], limit: int
+) -> tuple[Request, bool]:
+    """`request` with its body read whole when it is at most `limit` bytes (nginx's
+    proxy_request_buffering): a slow client then holds no upstream connection while it
+    uploads.  Else (request, True) with the pieces read so far put back before the rest."""
+    pieces = aiter(stream)
+    held: list[bytes] = []
+    size = 0
+    while size <= limit:  # each read is under the server's body deadline
+        try:
+            piece = await anext(pieces)
+        except StopAsyncIteration:
+            return dataclasses.replace(request, body=b"".join(held), body_stream=None), False
+        held.append(piece)
+        size += len(piece)
+    return dataclasses.replace(request, body_stream=_chained(held, pieces)), True
+
+
+async def _chained(held: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The pieces already read, then the rest of the body."""
+    while held:  # bounded by what was held
+        yield held.pop(0)
+    async for piece in rest:
+        yield piece
+
+
 class UpstreamBody:
     """The upstream's body as raw pieces; closing it before its end closes that upstream
     connection (so a client that goes away cancels the upstream's answer)."""
 
-    def __init__(self, answer: httpcore.Response, route: ProxyRoute) -> None:
+    def __init__(self, answer: httpcore.Response, route: ProxyRoute, length: int | None) -> None:
         self._answer = answer
         self._route = route
+        self._length = length  # the declared Content-Length, held to (RFC 9112 §6.3 (5))
+        self._seen = 0
         # Each read as it comes (an event stream too), from the pool's body itself.
         self._pieces = aiter(cast("AsyncIterable[bytes]", answer.stream))
 
@@ -182,16 +246,42 @@ class UpstreamBody:
         return self
 
     async def __anext__(self) -> bytes:
+        origin = self._route.origin
         try:
-            return await anext(self._pieces)
+            piece = await anext(self._pieces)
         except httpcore.TimeoutException:
-            raise UpstreamBroke(f"upstream {self._route.origin} stalled mid-body") from None
+            raise UpstreamBroke(f"upstream {origin} stalled mid-body", "stalled") from None
         except UPSTREAM_ERRORS as exc:
-            why = f"upstream {self._route.origin} broke off mid-body ({_reason(exc)})"
-            raise UpstreamBroke(why) from None
+            why = _reason(exc)
+            raise UpstreamBroke(f"upstream {origin} broke off mid-body ({why})", why) from None
+        except StopAsyncIteration:
+            if self._length is not None and self._seen != self._length:
+                why = f"{self._seen} of its Content-Length {self._length} bytes came"
+                raise UpstreamBroke(f"upstream {origin}: {why}", why) from None
+            raise
+        self._seen += len(piece)
+        if self._length is not None and self._seen > self._length:
+            why = f"more than its Content-Length {self._length} bytes came"
+            raise UpstreamBroke(f"upstream {origin}: {why}", why)
+        return piece
 
     async def aclose(self) -> None:
         await self._answer.aclose()
+
+
+async def _no_pieces() -> AsyncIterator[bytes]:
+    """A body with nothing in it (a HEAD answer's)."""
+    empty: tuple[bytes, ...] = ()
+    for piece in empty:
+        yield piece
+
+
+async def _close_switched(answer: httpcore.Response) -> None:
+    """Close a switched upstream connection that is not piped."""
+    stream = answer.extensions.get("network_stream")
+    if stream is not None:
+        await stream.aclose()
+    await answer.aclose()
 
 
 def _tunnel(answer: httpcore.Response) -> TunnelBody:

@@ -25,15 +25,19 @@ from .routes import (
     upstream_url,
     warnings,
 )
+from .websocket import accept_for, accepted, handshake_problem, without_credentials
 
 __all__ = [
     "ProxyOptions",
     "ProxyRoute",
+    "accept_for",
+    "accepted",
     "add_check_flag",
     "add_proxy_flags",
     "check_tables",
     "client_address",
     "describe",
+    "handshake_problem",
     "is_websocket",
     "named_by_connection",
     "options_from",
@@ -44,5 +48,6 @@ __all__ = [
     "table_of",
     "upstream_url",
     "warnings",
+    "without_credentials",
     "without_domain",
 ]

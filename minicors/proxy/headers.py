@@ -27,10 +27,23 @@ HOP_BY_HOP = frozenset(
         b"proxy-connection",  # not standard, still sent by some clients
     }
 )
-# What a client says about the route its request took is replaced, never trusted.
-CLAIMS = frozenset({b"forwarded", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"})
+# What a client says about the route its request took is replaced, never trusted (the
+# first four) or dropped (the rest, which other proxies set and upstreams read).
+CLAIMS = frozenset(
+    {
+        b"forwarded",
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+        b"x-forwarded-host",
+        b"x-real-ip",
+        b"x-forwarded-port",
+        b"x-forwarded-prefix",
+        b"x-forwarded-server",
+    }
+)
 # Expect: 100-continue is answered by minicors itself (RFC 9110 §10.1.1); Host is set below.
-REQUEST_DROP = HOP_BY_HOP | CLAIMS | {b"host", b"expect"}
+# HTTP2-Settings belongs to an h2c upgrade (RFC 7540 §3.2.1), which is never forwarded.
+REQUEST_DROP = HOP_BY_HOP | CLAIMS | {b"host", b"expect", b"http2-settings"}
 # minicors sends its own Date and Server, and frames the body itself.
 RESPONSE_DROP = HOP_BY_HOP | {b"date", b"server", b"content-length"}
 WEBSOCKET_DROP = RESPONSE_DROP - {b"upgrade"}
@@ -72,7 +85,9 @@ def request_headers(
     out = []
     for name, value in request.raw_headers:
         low = name.lower()
-        if low not in drop and not low.startswith(b"proxy-"):
+        # A name with `_` goes: CGI and WSGI map `_` and `-` alike, so `X_Forwarded_For`
+        # would reach the upstream as the forwarding field (nginx's underscores_in_headers).
+        if low not in drop and not low.startswith(b"proxy-") and b"_" not in low:
             out.append((name, value))
     if request.body_stream is None and not request.body:
         # No body comes (none was framed): a stray Content-Length: 0 is left to the client.
@@ -100,7 +115,8 @@ def request_headers(
         out.append((b"X-Forwarded-Host", client_host))
     out.append((b"Forwarded", forwarded.encode("latin-1")))
     if upgrade:
-        out += [(b"Connection", b"upgrade"), (b"Upgrade", request.headers[b"upgrade"])]
+        # Only the WebSocket protocol is asked for, whatever else the client listed (h2c).
+        out += [(b"Connection", b"upgrade"), (b"Upgrade", b"websocket")]
     return out
 
 
@@ -123,9 +139,12 @@ def response_headers(
     out: list[tuple[bytes, bytes]] = []
     length: int | None = None
     cors = False
+    # RFC 9112 §6.3 (3): with Transfer-Encoding, Content-Length is no length (the upstream's
+    # connection frames it chunked), and a proxy removes it; trusting it splits the answer.
+    encoded = any(n.lower() == b"transfer-encoding" for n, _ in raw)
     for name, value in raw:
         low = name.lower()
-        if low == b"content-length" and value.strip().isdigit():
+        if low == b"content-length" and value.strip().isdigit() and not encoded:
             length = int(value)
         if low in drop or low.startswith(b"proxy-"):
             continue
@@ -137,7 +156,7 @@ def response_headers(
                 "latin-1"
             )
         elif low == b"set-cookie":
-            value = without_domain(value, route.host)
+            value = without_domain(value, route.host, route)
         out.append((low, value))
     if upgrade:
         out.append((b"connection", b"upgrade"))
@@ -146,8 +165,13 @@ def response_headers(
 
 def rewrite_location(value: str, route: ProxyRoute, public_origin: str) -> str:
     """A URL on the upstream, under the target's path, as the same resource under minicors's
-    prefix (absolute stays absolute, an absolute path stays a path); anything else as is."""
-    parts = urlsplit(value)
+    prefix (absolute stays absolute, an absolute path stays a path); anything else, a value
+    that is not a URL too, as is."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return value
     if parts.scheme or parts.netloc:
         if f"{parts.scheme}://{parts.netloc}".lower() != route.origin.lower():
             return value
@@ -158,6 +182,10 @@ def rewrite_location(value: str, route: ProxyRoute, public_origin: str) -> str:
         return value
     prefix = "" if route.prefix == "/" else route.prefix
     mapped = (prefix + path[len(base) :]) or "/"
+    if mapped.startswith(("//", "/\\")):
+        # A browser reads `//host/x` (and `/\host/x`, WHATWG URL) as another host: the
+        # path is only safe absolute, on minicors's own origin.
+        return public_origin + mapped if public_origin else value
     if parts.query:
         mapped += "?" + parts.query
     if parts.fragment:
@@ -165,14 +193,23 @@ def rewrite_location(value: str, route: ProxyRoute, public_origin: str) -> str:
     return public_origin + mapped if parts.scheme or parts.netloc else mapped
 
 
-def without_domain(cookie: bytes, host: str) -> bytes:
+def without_domain(cookie: bytes, host: str, route: ProxyRoute | None = None) -> bytes:
     """`Set-Cookie` without a `Domain=` naming the upstream's host (RFC 6265 §5.2.3: a leading
-    dot is ignored), so the browser keeps the cookie for minicors's host instead."""
+    dot is ignored), so the browser keeps the cookie for minicors's host instead; and with a
+    `Path=` under the target's path mapped under the prefix, as a Location is (nginx's
+    proxy_cookie_path)."""
     parts = cookie.split(b";")
     kept = [parts[0]]
     for attribute in parts[1:]:
-        name, _, value = attribute.strip().partition(b"=")
-        if name.lower() == b"domain" and value.strip().lstrip(b".").lower() == host.encode():
+        name, eq, value = attribute.partition(b"=")
+        name = name.strip().lower()  # RFC 6265 §5.2: whitespace around the name is ignored
+        if name == b"domain" and value.strip().lstrip(b".").lower() == host.encode():
             continue
+        if name == b"path" and route is not None:
+            path = value.strip().decode("latin-1")
+            if path.startswith("/"):
+                mapped = rewrite_location(path, route, "")
+                if mapped != path and mapped.startswith("/") and "?" not in mapped:
+                    attribute = attribute.partition(b"=")[0] + eq + mapped.encode("latin-1")
         kept.append(attribute)
     return b";".join(kept)

@@ -3,8 +3,8 @@
 A prefix is matched on whole path segments of the request's one parsed target
 (`messages.Target`: decoded segments, empty ones dropped), longest prefix first, so `/api/../x`,
 `%2e%2e`, `//` and `%2f` cannot pick another route: the rest of the path is re-spelt from its
-decoded segments (an encoded `/` stays encoded inside its segment) and a `.` or `..` segment is
-refused, so nothing escapes the target's path either (RFC 3986 §5.2.4 would resolve it there).
+decoded segments and a `.` or `..` segment (also `..;x`), or one holding an encoded `/` or `\\`,
+is refused, so nothing escapes the target's path either (RFC 3986 §5.2.4 would resolve it there).
 """
 
 from __future__ import annotations
@@ -101,11 +101,15 @@ def route(prefix: str, target: str, *, insecure: bool = False) -> ProxyRoute:
 
 def upstream_url(route: ProxyRoute, url: Target) -> str:
     """The target's URL for `url`: the rest of the path after the prefix appended to the
-    target's path, the query kept as received.  A `.` or `..` segment is refused (400)."""
+    target's path, the query kept as received.  A `.` or `..` segment is refused (400), and so
+    is one that an upstream could read as one or as two: with an encoded `/` or `\\` inside
+    (nginx and IIS decode them), or `..;x` (Tomcat drops the `;` parameters, RFC 3986 §3.3)."""
     rest = url.segments[len(route.segments) :]
     for segment in rest:
-        if segment in (".", ".."):
+        if segment.partition(";")[0] in (".", ".."):
             raise HttpError(400, "a '.' or '..' path segment is not proxied")
+        if "/" in segment or "\\" in segment:
+            raise HttpError(400, "a path segment with an encoded '/' or '\\' is not proxied")
     path = route.base_path + "".join("/" + quote_segment(s) for s in rest)
     if url.trailing_slash or not path:
         path += "/"

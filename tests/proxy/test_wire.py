@@ -100,7 +100,7 @@ async def test_keep_host_sends_the_clients_host(up: Upstream, tmp_path: Path) ->
         ("/api", 200, "/v1"),
         ("/api/", 200, "/v1/"),
         ("/api//echo", 200, "/v1/echo"),
-        ("/api/a%2fb", 200, "/v1/a%2Fb"),  # an encoded '/' stays inside its segment
+        ("/api/a%2fb", 400, None),  # an upstream might decode the '/' (nginx does)
         ("/api/caf%c3%a9", 200, "/v1/caf%C3%A9"),
         ("/api/v2/echo", 200, "/two/echo"),  # the longest prefix wins
         ("/api/v2x", 200, "/v1/v2x"),  # ... on whole segments
