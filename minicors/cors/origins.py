@@ -45,21 +45,28 @@ class ParsedOrigin:
     port: str
 
 
-def _ipv6_text(addr: ipaddress.IPv6Address) -> str:
-    """The URL Standard's IPv6 serialiser: lower-case hex, longest run (>= 2) of zeros as `::`."""
-    packed = addr.packed
-    pieces = [packed[i] << 8 | packed[i + 1] for i in range(0, 16, 2)]
+def zero_run(zero: Sequence[bool]) -> tuple[int, int]:
+    """(start, length) of the first longest run of zero pieces, when it is at least 2 long
+    (the run an IPv6 serialiser writes as `::`); (-1, 1) when there is none."""
     best_start, best_len, i = -1, 1, 0
-    while i < 8:
-        if pieces[i] == 0:
+    while i < len(zero):
+        if zero[i]:
             j = i
-            while j < 8 and pieces[j] == 0:
+            while j < len(zero) and zero[j]:
                 j += 1
             if j - i > best_len:
                 best_start, best_len = i, j - i
             i = j
         else:
             i += 1
+    return best_start, best_len
+
+
+def _ipv6_text(addr: ipaddress.IPv6Address) -> str:
+    """The URL Standard's IPv6 serialiser: lower-case hex, longest run (>= 2) of zeros as `::`."""
+    packed = addr.packed
+    pieces = [packed[i] << 8 | packed[i + 1] for i in range(0, 16, 2)]
+    best_start, best_len = zero_run([p == 0 for p in pieces])
     if best_start < 0:
         return ":".join(f"{p:x}" for p in pieces)
     left = ":".join(f"{p:x}" for p in pieces[:best_start])

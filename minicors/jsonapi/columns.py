@@ -22,11 +22,11 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, compress, count, islice
-from operator import and_, is_, not_
+from operator import and_, not_
 from typing import TYPE_CHECKING, Any
 
 from .ordering import MISSING, SortKey, key_part, lookup
-from .search import encoded
+from .search import encoded, reused_blocks
 from .textfind import Haystack
 
 if TYPE_CHECKING:
@@ -194,17 +194,14 @@ def _column(items: Sequence[JsonValue], name: str) -> _Column:
         return known
     old = known.blocks if known is not None else []
     path = (name,)
-    blocks = []
-    for number, start in enumerate(range(0, len(items), BLOCK_ITEMS)):
-        part = items[start : start + BLOCK_ITEMS]
-        reuse = old[number] if number < len(old) else None
-        if reuse is not None and len(reuse.items) == len(part) and all(map(is_, reuse.items, part)):
-            blocks.append(reuse)
-            continue
+
+    def build(part: Sequence[JsonValue]) -> _Block:
         values = [
             item.get(name, MISSING) if type(item) is dict else lookup(item, path) for item in part
         ]
-        blocks.append(_Block(part, values, [_equality_key(v) for v in values]))
+        return _Block(part, values, [_equality_key(v) for v in values])
+
+    blocks = reused_blocks(items, old, BLOCK_ITEMS, build)
     keys = list(chain.from_iterable(b.keys for b in blocks))
     complex_at = [p for p, k in enumerate(keys) if k is _COMPLEX] if _COMPLEX in keys else []
     column = _Column(items, blocks, keys, complex_at)

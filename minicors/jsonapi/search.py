@@ -18,10 +18,10 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import is_
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from .textfind import Haystack
 
@@ -80,20 +80,41 @@ def _build(items: Sequence[JsonValue]) -> _Block:
     return _Block(items, Haystack(b"".join(texts)), starts)
 
 
+class HasItems(Protocol):
+    @property
+    def items(self) -> Sequence[JsonValue]: ...
+
+
+B = TypeVar("B", bound=HasItems)
+
+
+def reused_blocks(
+    items: Sequence[JsonValue],
+    old: Sequence[B],
+    size: int,
+    build: Callable[[Sequence[JsonValue]], B],
+) -> list[B]:
+    """`items` cut into blocks of `size`; a block of `old` whose items are the very same
+    objects (lists are never changed in place, so identity means unchanged) is kept, any
+    other is built: after a write only the changed blocks cost anything."""
+    blocks = []
+    for number, start in enumerate(range(0, len(items), size)):
+        part = items[start : start + size]
+        reuse = old[number] if number < len(old) else None
+        if reuse is not None and len(reuse.items) == len(part) and all(map(is_, reuse.items, part)):
+            blocks.append(reuse)
+        else:
+            blocks.append(build(part))
+    return blocks
+
+
 def _blocks(items: Sequence[JsonValue]) -> list[_Block]:
     known = _LISTS.get(id(items))
     if known is not None and known[0] is items:
         return known[1]
     previous = next(reversed(_LISTS.values()), None) if _LISTS else None
     old = previous[1] if previous is not None else []
-    blocks = []
-    for number, start in enumerate(range(0, len(items), BLOCK_ITEMS)):
-        part = items[start : start + BLOCK_ITEMS]
-        reuse = old[number] if number < len(old) else None
-        if reuse is not None and len(reuse.items) == len(part) and all(map(is_, reuse.items, part)):
-            blocks.append(reuse)
-        else:
-            blocks.append(_build(part))
+    blocks = reused_blocks(items, old, BLOCK_ITEMS, _build)
     _LISTS[id(items)] = (items, blocks)
     while len(_LISTS) > MAX_LISTS:
         try:

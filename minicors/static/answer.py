@@ -60,12 +60,7 @@ class FileAnswers:
         if varies:
             headers.append(_VARY_AE)
         status = evaluate_preconditions(
-            Conditions(
-                if_match=request.header(b"if-match"),
-                if_none_match=request.header(b"if-none-match"),
-                if_modified_since=request.header(b"if-modified-since"),
-                if_unmodified_since=request.header(b"if-unmodified-since"),
-            ),
+            _conditions(request),
             method=request.method,
             etag=etag,
             last_modified=last_modified,
@@ -128,12 +123,7 @@ class FileAnswers:
         if lm_text is not None:
             headers.append((b"last-modified", lm_text.encode("ascii")))
         status = evaluate_preconditions(
-            Conditions(
-                if_match=request.header(b"if-match"),
-                if_none_match=request.header(b"if-none-match"),
-                if_modified_since=request.header(b"if-modified-since"),
-                if_unmodified_since=request.header(b"if-unmodified-since"),
-            ),
+            _conditions(request),
             method=request.method,
             etag=etag,
             last_modified=last_modified,
@@ -192,3 +182,13 @@ def _content_headers(media: MediaType, coding: str) -> HeaderList:
     if coding == "identity":
         return ((b"content-type", media.header), NOSNIFF)
     return ((b"content-type", media.header), NOSNIFF, (b"content-encoding", coding.encode()))
+
+
+def _conditions(request: Request) -> Conditions:
+    """The request's four precondition headers (RFC 9110 §13.1)."""
+    return Conditions(
+        if_match=request.header(b"if-match"),
+        if_none_match=request.header(b"if-none-match"),
+        if_modified_since=request.header(b"if-modified-since"),
+        if_unmodified_since=request.header(b"if-unmodified-since"),
+    )

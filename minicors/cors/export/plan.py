@@ -13,7 +13,13 @@ import string
 from dataclasses import dataclass
 
 from ..headers import is_token
-from ..origins import DEFAULT_PORTS, MAX_ORIGIN_CHARS, OriginRule, parse_request_origin
+from ..origins import (
+    DEFAULT_PORTS,
+    MAX_ORIGIN_CHARS,
+    OriginRule,
+    parse_request_origin,
+    zero_run,
+)
 from ..policy import SAFELISTED_METHODS, CorsPolicy
 from .regex import END, Flavour, char, full, translate
 
@@ -46,17 +52,7 @@ def _ipv6_forms() -> list[str]:
     forms: dict[str, None] = {}
     for mask in range(256):
         zero = [bool(mask >> i & 1) for i in range(8)]
-        best_start, best_len, i = -1, 1, 0
-        while i < 8:
-            if zero[i]:
-                j = i
-                while j < 8 and zero[j]:
-                    j += 1
-                if j - i > best_len:
-                    best_start, best_len = i, j - i
-                i = j
-            else:
-                i += 1
+        best_start, best_len = zero_run(zero)
         pieces = [z if zero[k] else nz for k in range(8)]
         if best_start < 0:
             form = r"\x3a".join(pieces)
