@@ -30,6 +30,11 @@ class Limits:
     keepalive_timeout_s: float = 5.0  # idle time between requests on a kept-alive connection
     grace_period_s: float = 5.0  # on SIGINT/SIGTERM, how long in-flight responses may run
 
+    def body_deadline(self, started: float, received: int) -> float:
+        """When a body begun at `started` must have arrived, `received` bytes in: the base
+        time plus one second per `body_min_rate` bytes (a slow but steady body may go on)."""
+        return started + self.body_timeout_s + received / max(self.body_min_rate, 1)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StaticOptions:

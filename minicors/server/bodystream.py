@@ -65,11 +65,7 @@ class BodyPieces:
                 await self._transport.send(protocol.continue_bytes())
             if not self._from:
                 self._from = now
-            deadline.set(
-                self._from
-                + limits.body_timeout_s
-                + protocol.body_received / max(limits.body_min_rate, 1)
-            )
+            deadline.set(limits.body_deadline(self._from, protocol.body_received))
             deadline.waiting_since = now
             try:
                 data = await self._transport.receive()

@@ -130,11 +130,7 @@ class ConnectionTask:
                         await transport.send(protocol.continue_bytes())
                     if not self._body_from:  # the head is complete: the body's clock starts
                         self._body_from = now
-                    deadline.set(
-                        self._body_from
-                        + limits.body_timeout_s
-                        + protocol.body_received / max(limits.body_min_rate, 1)
-                    )
+                    deadline.set(limits.body_deadline(self._body_from, protocol.body_received))
                 deadline.waiting_since = now
                 try:
                     data = await transport.receive()

@@ -15,8 +15,10 @@ import trio
 from minicors.jsonapi import JsonApi
 from minicors.jsonapi.api import MAX_SLOW_WAITING
 from minicors.jsonapi.query import MAX_SORT_KEYS
-from minicors.messages import Request, Response
+from minicors.messages import Response
 from minicors.options import ApiOptions
+
+from .test_holes import send
 
 
 @pytest.fixture
@@ -30,11 +32,6 @@ def db_document() -> dict[str, Any]:
 @pytest.fixture
 def api(db_file: Path) -> JsonApi:
     return JsonApi(ApiOptions(file=str(db_file)))
-
-
-async def send(api: JsonApi, method: str, target: str, raw: bytes = b"") -> Response:
-    headers = [("content-type", "application/json")] if raw else []
-    return await api.handle(Request.build(method, target, headers, raw))
 
 
 def body(response: Response) -> Any:
