@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .routes import INSECURE, KEEP_HOST, ROUTES, TIMEOUT
+from .routes import EVERY_PREFIX, INSECURE, KEEP_HOST, ROUTES, TIMEOUT
 
 S = argparse.SUPPRESS  # flags not given stay out of the settings (flags win over the file)
 
@@ -28,7 +28,8 @@ def add_proxy_flags(parser: argparse.ArgumentParser) -> None:
         help="forward requests under PREFIX to URL (repeatable; the longest prefix wins), "
         "with minicors's CORS policy")  # fmt: skip
     add("--proxy-insecure", dest=INSECURE, action="append", default=S, metavar="PREFIX",
-        help="do not verify the TLS certificate of that --proxy's upstream")  # fmt: skip
+        nargs="?", const=EVERY_PREFIX, help="do not verify the TLS certificate of that "
+        "--proxy's upstream (without PREFIX: of every upstream)")  # fmt: skip
     add("--proxy-timeout", dest=TIMEOUT, type=seconds, default=S, metavar="SECONDS",
         help="an upstream that sends nothing for this long gets 504 (default 30)")  # fmt: skip
     add("--proxy-keep-host", dest=KEEP_HOST, action="store_true", default=S,

@@ -122,6 +122,7 @@ def upstream_url(route: ProxyRoute, url: Target) -> str:
 # Flat settings keys (`config.py` keeps top-level keys flat): the routes, the prefixes whose
 # upstream is not verified, the per-read timeout, whether the client's Host is kept.
 ROUTES, INSECURE = "proxy", "proxy_insecure"
+EVERY_PREFIX = "*"  # `--proxy-insecure` without a prefix: every upstream
 TIMEOUT, KEEP_HOST = "proxy_timeout_s", "proxy_keep_host"
 
 
@@ -175,6 +176,8 @@ def options_from(top: dict[str, Any]) -> ProxyOptions | None:
             raise ConfigError(f"--proxy {r.prefix} is given twice; keep one target per prefix")
         seen.add(r.segments)
     known = {r.prefix: r for r in routes}
+    if EVERY_PREFIX in insecure:
+        insecure = set(known)
     for prefix in insecure:
         canonical = ""
         if prefix.startswith("/"):
@@ -182,7 +185,7 @@ def options_from(top: dict[str, Any]) -> ProxyOptions | None:
         if canonical not in known:
             raise ConfigError(
                 f"--proxy-insecure {prefix}: no --proxy has that prefix; "
-                f"name one of {', '.join(sorted(known))}"
+                f"name one of {', '.join(sorted(known))}, or none for every upstream"
             )
         known[canonical] = _insecure(known[canonical])
     return ProxyOptions(routes=tuple(known.values()), timeout_s=timeout_s, keep_host=keep_host)

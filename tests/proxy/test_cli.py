@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from minicors.cli import build_parser
+from minicors.proxy import options_from
+
 from ..procs import run_to_exit, running
 
 
@@ -40,6 +43,19 @@ def test_start_up_warns_about_shadowing_and_unverified_upstreams(tmp_path: Path)
         _, _, err = srv.stop(signal.SIGTERM)
     assert "warning: --proxy / shadows the API at /api" in err
     assert "warning: --proxy-insecure /: the certificate of https://127.0.0.1:9" in err
+
+
+def test_proxy_insecure_without_a_prefix_covers_every_upstream() -> None:
+    """The contract's `--proxy-insecure`, given bare: every upstream goes unverified."""
+    options = options_from(
+        {"proxy": ["/a=https://a.test", "/b=https://b.test"], "proxy_insecure": ["*"]}
+    )
+    assert options is not None
+    assert all(r.insecure for r in options.routes)
+    parsed = build_parser().parse_args(
+        ["serve", "--proxy", "/a=https://a.test", "--proxy-insecure"]
+    )
+    assert parsed.proxy_insecure == ["*"]
 
 
 def test_check_says_a_path_is_proxied() -> None:
