@@ -42,7 +42,7 @@ def _files(root: Path, *rules: tuple[str, str, str]) -> StaticFiles:
 
 def test_every_answer_gets_the_headers(root: Path) -> None:
     files = _files(root, (ALL_PATHS, *COOP), (ALL_PATHS, *COEP))
-    for target in ("/", "/index.html", "/wasm/app.wasm", "/big.bin", "/wasm/", "/missing"):
+    for target in ("/", "/index.html", "/wasm/app.wasm", "/big.bin", "/wasm/", "/wasm", "/missing"):
         r = get(files, target, close=True)
         assert header(r, COOP[0]) == COOP[1], target
         assert header(r, COEP[0]) == COEP[1], target
