@@ -27,6 +27,7 @@ from ..messages import (
 )
 from ..options import ApiOptions, Limits
 from .feed import EVENTS_SEGMENT, Change, ChangeFeed, change_for
+from .like import LikeTooCostly, within_budget
 from .lists import Parent, read_item, read_list
 from .persist import DurableDocument
 from .query import names_relations, needs_thread
@@ -166,20 +167,23 @@ class JsonApi:
             if route.kind == "events":
                 return self.feed.response(request.header(b"last-event-id"))
             if request.method in ("GET", "HEAD"):
+                if not _heavy(self.store.document, request, route):
+                    try:
+                        return within_budget(self._read, request, route)
+                    except LikeTooCostly:  # a `_like` that takes more than a moment
+                        pass
                 # Off the event loop: others keep being served meanwhile.
-                if _heavy(self.store.document, request, route):
-                    if self._slow_reads.statistics().tasks_waiting >= MAX_SLOW_WAITING:
-                        # A bounded queue: queued queries outlive their clients, so without
-                        # a bound a few requests would delay every heavy query for minutes.
-                        raise HttpError(
-                            503,
-                            "too many heavy queries are waiting; retry in a moment",
-                            headers=((b"retry-after", b"1"),),
-                        )
-                    return await trio.to_thread.run_sync(
-                        self._read, request, route, limiter=self._slow_reads
+                if self._slow_reads.statistics().tasks_waiting >= MAX_SLOW_WAITING:
+                    # A bounded queue: queued queries outlive their clients, so without a
+                    # bound a few requests would delay every heavy query for minutes.
+                    raise HttpError(
+                        503,
+                        "too many heavy queries are waiting; retry in a moment",
+                        headers=((b"retry-after", b"1"),),
                     )
-                return self._read(request, route)
+                return await trio.to_thread.run_sync(
+                    self._read, request, route, limiter=self._slow_reads
+                )
             return await self._write(request, route)
         except HttpError as exc:
             return error_response(exc, as_json=True)

@@ -13,7 +13,10 @@ Refused (400): back-references and look-arounds (no linear-time algorithm exists
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import ParamSpec, TypeVar
 
 from .like_syntax import (
     MAX_REPEAT,
@@ -29,7 +32,14 @@ from .like_syntax import (
     _Rep,
 )
 
-__all__ = ["MAX_REPEAT", "LikeError", "LikePattern", "compile_like"]
+__all__ = [
+    "MAX_REPEAT",
+    "LikeError",
+    "LikePattern",
+    "LikeTooCostly",
+    "compile_like",
+    "within_budget",
+]
 
 MAX_PATTERN_CHARS = 256  # longer patterns are refused: a filter is not a program
 MAX_STATES = 4_000  # NFA states after expanding counted repetition
@@ -40,6 +50,42 @@ MAX_CACHE = 20_000  # DFA transitions kept; past it the cache restarts (still li
 # is refused, which bounds both memory and work.
 MAX_DFA_STATES = 1_000
 MAX_DFA_RESETS = 8
+# Work a `_like` may do on the event loop (characters read plus NFA states visited while
+# building DFA states): about 5 ms here.  A query over a small list tries there first, since
+# handing it to a worker thread costs more than the query; past the budget it starts over in
+# the thread, so no pattern or text can hold up other requests for longer than that.
+INLINE_STEPS = 20_000
+
+
+class LikeTooCostly(Exception):
+    """The budget of `within_budget` is spent: run the query again off the event loop."""
+
+
+@dataclass(slots=True)
+class _Budget:
+    left: int
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("like_budget", default=None)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def within_budget(call: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """`call(...)`, every `_like` in it limited to INLINE_STEPS in all (LikeTooCostly past it)."""
+    token = _BUDGET.set(_Budget(INLINE_STEPS))
+    try:
+        return call(*args, **kwargs)
+    finally:
+        _BUDGET.reset(token)
+
+
+def _spend(steps: int) -> None:
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.left -= steps
+        if budget.left < 0:
+            raise LikeTooCostly
 
 
 # --- Thompson NFA -----------------------------------------------------------------------------
@@ -210,6 +256,7 @@ class LikePattern:
             self._moves.clear()
         nfa = self._nfa
         closure = self._closure(kid, (at_start, False, prev_word, _is_word(c)))
+        _spend(len(closure))
         targets = {nfa.out1[s] for s in closure if nfa.kinds[s] == CHAR and nfa.preds[s](c)}
         targets.add(self._start)  # a search may start at every position
         matched = any(nfa.kinds[s] == MATCH for s in closure)
@@ -229,6 +276,7 @@ class LikePattern:
         lowered = text.lower()
         if not lowered.startswith(self._prefix):
             return False  # `^ab...`: decided at C speed, without the automaton
+        _spend(len(lowered))
         kid = self._kernel_id(self._start_set)
         at_start, prev_word = True, False
         for c in lowered:

@@ -22,7 +22,8 @@ from .store import JsonValue, encode
 
 MAX_PARAMS = 100  # query parameters per request; past it: 400
 # A list query that must look at more items than this (a filter, `q`, a sort) runs in a worker
-# thread, as does every `_like`: one slow query must not hold up the other requests.
+# thread, as does a `_like` past its budget on the event loop: one slow query must not hold up
+# the other requests.
 THREAD_ITEMS = 2_000
 DEFAULT_PAGE_SIZE = 10  # `_page` without `_limit`, as json-server
 MAX_SORT_KEYS = 16  # fields in `_sort`; past it: 400
@@ -166,10 +167,10 @@ def _sort_keys(reserved: dict[str, list[str]]) -> tuple[SortKey, ...]:
 # --- running ------------------------------------------------------------------------------------
 def needs_thread(count: int, raw_query: str) -> bool:
     """Whether a list query over `count` items should run off the event loop (THREAD_ITEMS)."""
+    if count <= THREAD_ITEMS:  # a `_like` here tries the event loop first (like.within_budget)
+        return False
     if "like" in raw_query:  # `_like` (or its escaped spelling): the automaton's cost varies
         return True
-    if count <= THREAD_ITEMS:
-        return False
     try:
         names = {name for name, _ in parse_qsl(raw_query, max_num_fields=MAX_PARAMS)}
     except ValueError:
