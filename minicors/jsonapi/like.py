@@ -50,10 +50,11 @@ MAX_CACHE = 20_000  # DFA transitions kept; past it the cache restarts (still li
 # is refused, which bounds both memory and work.
 MAX_DFA_STATES = 1_000
 MAX_DFA_RESETS = 8
-# Work a `_like` may do on the event loop (characters read plus NFA states visited while
-# building DFA states): about 5 ms here.  A query over a small list tries there first, since
-# handing it to a worker thread costs more than the query; past the budget it starts over in
-# the thread, so no pattern or text can hold up other requests for longer than that.
+# Work the `_like`s of one query may do on the event loop (NFA states compiled, characters
+# read, NFA states visited while building DFA states): about 5 ms here.  A query over a small
+# list tries there first, since handing it to a worker thread costs more than the query; past
+# the budget it starts over in the thread, so no pattern or text can hold up other requests
+# for longer than that.
 INLINE_STEPS = 20_000
 
 
@@ -195,6 +196,7 @@ class LikePattern:
             for next_word in (False, True)
             for s in self._closure_of(self._start_set, (False, at_end, prev_word, next_word))
         )
+        _spend(9 * len(self._nfa.kinds))  # compiling: the NFA, then eight closures of it
 
     def _kernel_id(self, kernel: frozenset[int]) -> int:
         found = self._kernels.get(kernel)

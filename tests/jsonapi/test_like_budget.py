@@ -106,3 +106,17 @@ async def test_a_like_past_its_budget_starts_over_in_a_thread_with_the_same_answ
     assert response.status == 200, response.body
     assert [i["id"] for i in body(response)] == [n for n in range(60) if n % 2]
     assert threads == ["_read"]
+
+
+async def test_compiling_many_large_patterns_counts_against_the_budget(
+    tmp_path: Path, threads: list[str]
+) -> None:
+    """A hundred `_like` parameters of a few thousand NFA states each: compiling them alone
+    would hold the event loop for a long while, so the query goes to the thread."""
+    api = _api(tmp_path, [{"id": 1, "title": "a"}])
+    pattern = "(((a%3F){10}){10}){10}"  # about 2,000 states once the repeats are expanded
+    target = "/api/items?" + "&".join(f"title_like={pattern}" for _ in range(30))
+    response = await send(api, "GET", target)
+    assert response.status == 200, response.body
+    assert [i["id"] for i in body(response)] == [1]
+    assert threads == ["_read"]
