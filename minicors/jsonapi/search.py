@@ -2,13 +2,14 @@
 
 Each item's searchable text (what `query._contains` looks at: every string case-folded, every
 number and boolean in its JSON spelling, keys excluded) is kept UTF-8 encoded and joined per
-block of `BLOCK_ITEMS` items, values separated by NUL, with the offset where each item's text
-begins.  A term without NUL can match only inside one value, and a UTF-8 term occurs in UTF-8
-text exactly where the decoded term occurs in the decoded text, so `memmem` over a block
-(textfind.py) finds the items that hold it: after a hit the search goes on from the next
-item's start (found by bisection), so every byte is scanned at most once per term.  Blocks are
-reused by item identity from the last list seen (items are never mutated), so after a write
-only the changed block is rebuilt, and only when a `q` comes.
+block of `BLOCK_ITEMS` items, values separated by SEPARATOR (U+0001), with the offset where each
+item's text begins.  The text holds no NUL (a NUL inside a value is written as SEPARATOR too), so
+the C library's fast `strstr` can search it (textfind.py).  A term without NUL or SEPARATOR can
+match only inside one value, and a UTF-8 term occurs in UTF-8 text exactly where the decoded term
+occurs in the decoded text, so a search over a block finds the items that hold it: after a hit
+the search goes on from the next item's start (found by bisection), so every byte is scanned at
+most once per term.  Blocks are reused by item identity from the last list seen (items are never
+mutated), so after a write only the changed block is rebuilt, and only when a `q` comes.
 
 Pure: no I/O.  The blocks are a cache of at most `MAX_LISTS` lists.
 """
@@ -30,14 +31,15 @@ if TYPE_CHECKING:
 
 BLOCK_ITEMS = 2048  # a write rebuilds one block (about 6 ms), on the next `q` only
 MAX_LISTS = 2  # lists whose blocks are kept (each keeps its list alive)
-SEPARATOR = "\x00"
-_SEPARATOR = b"\x00"
+SEPARATOR = "\x01"  # between values; a term holding it or NUL is tested item by item
+_SEPARATOR = b"\x01"
+_NUL = "\x00"
 
 
 @dataclass(frozen=True, slots=True)
 class _Block:
     items: Sequence[JsonValue]  # held: reuse compares the very objects
-    text: Haystack  # each item's text, items and values separated by NUL
+    text: Haystack  # each item's text, items and values separated by SEPARATOR
     starts: array[int]  # where each item's text begins in `text`
 
 
@@ -73,7 +75,10 @@ def _build(items: Sequence[JsonValue]) -> _Block:
     for item in items:
         parts: list[str] = []
         _parts(item, parts)
-        text = encoded(SEPARATOR.join(parts)) + _SEPARATOR
+        joined = SEPARATOR.join(parts)
+        if _NUL in joined:  # a value's NUL splits it just as well, and keeps `strstr` usable
+            joined = joined.replace(_NUL, SEPARATOR)
+        text = encoded(joined) + _SEPARATOR
         starts.append(offset)
         offset += len(text)
         texts.append(text)
@@ -126,8 +131,8 @@ def _blocks(items: Sequence[JsonValue]) -> list[_Block]:
 
 def matching(items: Sequence[JsonValue], terms: tuple[str, ...]) -> list[JsonValue] | None:
     """The items that contain every (case-folded) term, in order; None when a term holds NUL
-    (the caller then tests item by item)."""
-    if any(SEPARATOR in term for term in terms):
+    or SEPARATOR (the caller then tests item by item)."""
+    if any(SEPARATOR in term or _NUL in term for term in terms):
         return None
     needles = [encoded(term) for term in terms]
     found: list[JsonValue] = []

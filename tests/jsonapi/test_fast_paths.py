@@ -154,11 +154,24 @@ def check_sort_and_page(
 
 
 # --- q --------------------------------------------------------------------------------------
-TERMS = st.lists(st.sampled_from(["a", "b", "ss", "ß", "tru", "1", ".5", "-", "i̇", "\x00"]))
+TERMS = st.lists(
+    st.sampled_from(["a", "b", "ss", "ß", "tru", "1", ".5", "-", "i̇", "\x00", "\x01", "a\x00"])
+)
+# Values holding NUL or U+0001 (the text's separator): a term must not match across them.
+Q_ITEMS = st.lists(
+    st.dictionaries(
+        st.sampled_from(["id", "a", "b"]),
+        SCALARS
+        | st.sampled_from(["a\x00b", "\x01a", "b\x01", "\x00"])
+        | st.lists(SCALARS, max_size=2),
+    ),
+    max_size=12,
+)
 
 
-@given(ITEMS, ITEMS, st.lists(TERMS.filter(bool), min_size=1, max_size=4))
+@given(Q_ITEMS, Q_ITEMS, st.lists(TERMS.filter(bool), min_size=1, max_size=4))
 @example([{"a": "ß", "b": [1.5, True]}], [{"a": "İ"}], [["ss"], [".5", "tru"], ["i̇"]])
+@example([{"a": "a\x00b", "b": "\x01a"}], [{"a": "b\x01"}], [["ab"], ["a"], ["b"], ["ba"]])
 @settings(max_examples=80, deadline=None)
 def test_q_by_blocks_equals_contains_item_by_item(
     first: list[JsonValue], extra: list[JsonValue], term_lists: list[list[str]]
@@ -171,7 +184,8 @@ def test_q_by_blocks_equals_contains_item_by_item(
             folded = tuple(t.casefold() for t in terms)
             expected = [i for i in version if all(_contains(i, t) for t in folded)]
             found = search.matching(version, folded)
-            assert found is None if any("\x00" in t for t in folded) else found == expected
+            refused = any("\x00" in t or "\x01" in t for t in folded)
+            assert found is None if refused else found == expected
 
 
 # Values beyond ASCII: two- and four-byte UTF-8, a lone surrogate (JSON may hold one), and
@@ -223,8 +237,46 @@ def test_haystack_find_equals_bytes_find(buffer: bytes, term: bytes, start: int)
     assert (term in Haystack(buffer)) == (term in buffer)
 
 
-def test_haystack_without_memmem_falls_back_to_bytes_find(monkeypatch: pytest.MonkeyPatch) -> None:
+NO_NUL = st.binary(max_size=60).map(lambda b: b.replace(b"\x00", b"\x01"))
+
+
+@pytest.mark.parametrize("library", ["both", "strstr only", "memmem only", "neither"])
+@given(buffer=NO_NUL, term=st.binary(min_size=1, max_size=3), start=st.integers(-2, 65))
+@settings(max_examples=200, deadline=None)
+def test_haystack_find_equals_bytes_find_whichever_function_the_library_has(
+    library: str, buffer: bytes, term: bytes, start: int
+) -> None:
+    """NUL-free buffers take `strstr` (terms with NUL still `memmem`), the others `memmem`."""
+    real = (textfind._MEMMEM, textfind._STRSTR)
+    try:
+        textfind._MEMMEM = real[0] if library in ("both", "memmem only") else None
+        textfind._STRSTR = real[1] if library in ("both", "strstr only") else None
+        for haystack_bytes in (buffer, buffer + b"\x00" + buffer):
+            haystack = Haystack(haystack_bytes)
+            assert haystack.find(term, start) == haystack_bytes.find(term, start)
+    finally:
+        textfind._MEMMEM, textfind._STRSTR = real
+
+
+def test_strstr_serves_a_buffer_without_nul_and_memmem_one_with_it() -> None:
+    assert textfind._STRSTR is not None and textfind._MEMMEM is not None  # glibc here
+    assert Haystack(b"abc\x01abc")._terminated
+    assert not Haystack(b"abc\x00abc")._terminated
+
+
+def test_q_text_holds_no_nul_even_when_values_do() -> None:
+    """So `strstr` searches it, and a term still cannot match across the value's NUL."""
+    items: list[JsonValue] = [{"id": 1, "a": "x\x00y", "b": ["\x00"]}, {"id": 2, "a": "xy"}]
+    (block,) = search._blocks(items)
+    assert block.text._terminated
+    assert search.matching(items, ("xy",)) == [items[1]]
+
+
+def test_haystack_without_the_c_library_falls_back_to_bytes_find(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(textfind, "_MEMMEM", None)
+    monkeypatch.setattr(textfind, "_STRSTR", None)
     haystack = Haystack(b"ab\x00abc\x00c")
     assert [haystack.find(b"c", start) for start in (0, 6, 8)] == [5, 7, -1]
     assert b"\x00c" in haystack
