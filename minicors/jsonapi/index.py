@@ -10,7 +10,11 @@ Collections are never mutated once published (store.py builds a new list for eve
 a batch changes in place only the list it made itself), so an entry made for one list object
 stays true for it.  A change derives the entry of the new list from the old one instead of
 scanning again: replacing an item keeps every id at its position, appending adds one.  A delete
-shifts positions: the next lookup builds the entry again.  A lookup on any other list (an older
+shifts positions: the next lookup builds the entry again.  Ids that are consecutive integers
+in list order (1, 2, 3 ...: what POST makes when nothing was deleted) need no map at all: an
+id's position is its distance from the first (at 100,000 items the map and its position
+numbers took 8 MB); a write that breaks the run drops the entry, and the next lookup builds a
+map.  A lookup on any other list (an older
 version a reader still holds, or a document just read from disk) builds that list's entry.
 Every hit is verified against the list and falls back to a scan, so a reader in a worker thread
 racing a write that extends a shared map still gets the right position.
@@ -42,9 +46,10 @@ Key = int | str | tuple[str, str]
 @dataclass(slots=True)
 class _Entry:
     items: Sequence[JsonValue]  # held: the entry is true for this very list object
-    positions: dict[Key, int]  # each id's first position
+    positions: dict[Key, int] | None  # each id's first position; None: ids run from `first`
     top: int | None  # the largest integer id
     strings: bool  # whether any id is a string
+    first: int = 0  # with no map: the id at position 0, each next one 1 more
 
 
 def id_text(value: JsonValue) -> str | None:
@@ -97,6 +102,13 @@ class IdIndex:
 
     def _build(self, items: Sequence[JsonValue]) -> _Entry:
         field = self.field
+        ids = [item.get(field) if type(item) is dict else None for item in items]
+        first = ids[0] if ids else None
+        # Exact types: True == 1 and 2.0 == 2, but their ids read "true" and "2.0".
+        run = type(first) is int and set(map(type, ids)) == {int}
+        if run and isinstance(first, int) and ids == list(range(first, first + len(ids))):
+            return _Entry(items, None, first + len(ids) - 1, strings=False, first=first)
+        del ids
         positions: dict[Key, int] = {}
         top: int | None = None
         strings = False
@@ -123,10 +135,18 @@ class IdIndex:
         """The index of the first object of `items` (collection `key`) whose id reads as
         `wanted` (`7` finds 7 and "7")."""
         entry = self._entry(key, items)
-        hits = [p for p in (entry.positions.get(k) for k in _keys_for(wanted)) if p is not None]
-        if not hits:
-            return None
-        position = min(hits)
+        if entry.positions is None:  # consecutive integers: no other key can name an item
+            if not _INT_TEXT.fullmatch(wanted):
+                return None
+            position = int(wanted) - entry.first
+            if not 0 <= position < len(items):
+                return None
+        else:
+            keys = _keys_for(wanted)
+            hits = [p for p in (entry.positions.get(k) for k in keys) if p is not None]
+            if not hits:
+                return None
+            position = min(hits)
         item = items[position] if position < len(items) else None
         field = self.field
         if isinstance(item, dict) and field in item and id_text(item[field]) == wanted:
@@ -151,6 +171,16 @@ class IdIndex:
         if entry is None or entry.items is not old:
             return  # nothing known about `old`: `new` is built when first looked up
         top, strings = entry.top, entry.strings
+        if entry.positions is None:
+            if added is not None:
+                value = added.get(self.field) if isinstance(added, dict) else None
+                after = entry.first + len(old)
+                if type(value) is not int or not isinstance(value, int) or value != after:
+                    self._entries.pop(key, None)  # the run is broken: the next lookup maps ids
+                    return
+                top = value
+            self._entries[key] = _Entry(new, None, top, strings=False, first=entry.first)
+            return
         if isinstance(added, dict) and self.field in added:
             value = added[self.field]
             found = _key(value)

@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 
 from minicors.jsonapi import columns, search, textfind
 from minicors.jsonapi.encoder import DocumentEncoder
-from minicors.jsonapi.index import find_item, id_text
+from minicors.jsonapi.index import IdIndex, find_item, id_text
 from minicors.jsonapi.ordering import MISSING, lookup
 from minicors.jsonapi.query import _contains, parse_query, run_query
 from minicors.jsonapi.store import (
     Document,
+    JsonObject,
     JsonValue,
     batch,
     create_item,
@@ -80,6 +81,71 @@ def test_the_index_agrees_with_a_scan_through_any_chain_of_writes(
             assert isinstance(items, list)
             for w in wanted:
                 assert find_item(items, w) == scan(items, w), (items, w)
+
+
+@given(
+    st.integers(-3, 3),
+    st.integers(0, 8),
+    st.lists(st.tuples(st.sampled_from(["create", "patch", "delete"]), IDS), max_size=25),
+)
+@settings(max_examples=200, deadline=None)
+def test_one_index_kept_across_writes_agrees_with_a_scan(
+    first: int, count: int, ops: list[tuple[str, Any]]
+) -> None:
+    """Ids that start as a run of consecutive integers (no map kept) through creates with
+    and without an id, patches and deletes, with one IdIndex as the API keeps it."""
+    index = IdIndex()
+    document: Document = {"c": [{"id": first + n} for n in range(count)]}
+    history = [document]
+    wanted = ["-3", "-1", "0", "1", "2", "7", "12", "13", "x", "1.5", "-0", "2.0", "01", "true"]
+    for op, value in ops:
+        text = id_text(value) or ""
+        try:
+            if op == "create":
+                body: JsonObject = {"id": value} if value != 0 else {}  # 0: the next id
+                document, _ = create_item(document, "c", body, ids=index)
+            elif op == "patch":
+                document, _ = replace_item(document, "c", text, {"v": 1}, mode="merge", ids=index)
+            else:
+                document, _ = delete_item(document, "c", text, ids=index)
+        except Exception:  # noqa: S112 - a refused write (409/404) changes nothing
+            continue
+        history.append(document)
+        for earlier in history[-3:]:  # an older version a reader still holds
+            items = earlier["c"]
+            assert isinstance(items, list)
+            for w in wanted:
+                assert index.find("c", items, w) == scan(items, w), (items, w)
+        items = document["c"]
+        assert isinstance(items, list)
+        ids = [i.get("id") for i in items if isinstance(i, dict)]
+        ints = [v for v in ids if isinstance(v, int) and not isinstance(v, bool)]
+        assert index.summary("c", items)[0] == (max(ints) if ints else None)
+
+
+def _mapped(index: IdIndex, key: str) -> bool:
+    """Whether the index keeps a map of ids for collection `key` (not a run from `first`)."""
+    return index._entries[key].positions is not None
+
+
+def test_consecutive_ids_keep_no_map() -> None:
+    index = IdIndex()
+    items: list[JsonValue] = [{"id": n} for n in range(5, 105)]
+    assert index.find("c", items, "50") == 45
+    assert not _mapped(index, "c")
+    document, _ = create_item({"c": items}, "c", {}, ids=index)  # id 105 continues the run
+    assert not _mapped(index, "c")
+    document, _ = create_item(document, "c", {"id": 500}, ids=index)  # breaks it
+    assert index.find("c", document["c"], "500") == 101  # type: ignore[arg-type]
+    assert _mapped(index, "c")
+    broken_lists: list[list[JsonValue]] = [
+        [{"id": True}, {"id": 2}],
+        [{"id": 1}, {"id": 2.0}],
+        [{"id": 1}, {"id": 3}],
+    ]
+    for broken in broken_lists:
+        assert index.find("d", broken, "2") == scan(broken, "2")
+        assert _mapped(index, "d")
 
 
 # --- sorting and paging -------------------------------------------------------------------------
