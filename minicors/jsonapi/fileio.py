@@ -1,13 +1,36 @@
-"""Small blocking file helpers of persist.py: whole reads, vectored writes, stale pids."""
+"""Small blocking file helpers of persist.py: stamps, whole reads, vectored writes, stale pids."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 IOV_MAX = 1024  # pieces per writev(2) (POSIX's minimum IOV_MAX; Linux's is 1024)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stamp:
+    """What identifies one version of FILE without reading it (a cheap `stat`)."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> Stamp:
+        return cls(
+            device=st.st_dev,
+            inode=st.st_ino,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            ctime_ns=st.st_ctime_ns,
+        )
 
 
 def close_all(held: dict[Any, int]) -> None:
@@ -15,6 +38,35 @@ def close_all(held: dict[Any, int]) -> None:
         with suppress(OSError):
             os.close(fd)
     held.clear()
+
+
+def release_free_memory() -> None:
+    """Give the pages free in glibc's heap back to the system (malloc_trim(3), about 0.1 ms).
+
+    A write replaces a 100,000-item list and the caches' blocks built on it; glibc returns
+    only the top of its heap by itself, so the freed ones in between would stay in RSS.
+    Elsewhere than glibc (musl, macOS), nothing to call: their allocators differ."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):
+            return None
+    except (ValueError, OSError, AttributeError):  # no such name here: not glibc
+        return None
+    import ctypes  # only where it is used: glibc
+
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
 
 
 def write_all(fd: int, pieces: Sequence[bytes]) -> None:

@@ -30,7 +30,8 @@ import trio
 
 from ..errors import DocumentUnreadable, HttpError, JsonSyntaxError
 from .encoder import DocumentEncoder
-from .fileio import alive, close_all, is_pid, read_all, write_all
+from .filecopy import Source, write_version
+from .fileio import Stamp, alive, close_all, is_pid, read_all, release_free_memory
 from .store import Document, IdIndex, batch, parse_json
 
 log = logging.getLogger("minicors.jsonapi")
@@ -40,27 +41,6 @@ NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 HELD_VERSIONS = 4  # open descriptors kept on recent versions of FILE (see DocumentFile._held)
 GATHER_MAX_S = 0.005  # after a batch of N writers, wait this long at most for N to queue again
 FREEZE_BYTES = 1 << 20  # a FILE this large: shared strings, out of the garbage collector's sight
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Stamp:
-    """What identifies one version of FILE without reading it (a cheap `stat`)."""
-
-    device: int
-    inode: int
-    size: int
-    mtime_ns: int
-    ctime_ns: int
-
-    @classmethod
-    def of(cls, st: os.stat_result) -> Stamp:
-        return cls(
-            device=st.st_dev,
-            inode=st.st_ino,
-            size=st.st_size,
-            mtime_ns=st.st_mtime_ns,
-            ctime_ns=st.st_ctime_ns,
-        )
 
 
 def http_error_for(exc: Exception, name: str) -> HttpError:
@@ -90,7 +70,8 @@ class DocumentFile:
         self.path = os.path.realpath(path)  # write through a symlink, never over it
         self.directory = os.path.dirname(self.path)
         self.name = os.path.basename(self.path)
-        self.encoder = DocumentEncoder()  # used by one commit at a time (the lock)
+        # Used by one commit or read at a time (the lock); its offsets refer to a held version.
+        self.encoder = DocumentEncoder()
         self.written: Stamp | None = None  # FILE as our last rename left it, set at once
         # Descriptors of the versions we last read or wrote, kept open so that their inode
         # numbers cannot be reused: timestamps are coarse (a clock tick), so a new file with a
@@ -119,10 +100,11 @@ class DocumentFile:
         large = len(data) >= FREEZE_BYTES
         try:
             document = self._parse(data, share=large)
+            # Encode once now and check it against the bytes read, so that the first write
+            # re-encodes only what it changes and copies the rest from this version (the
+            # encoder's blocks); and find ids by index from the start.
+            self.encoder.learn(document, data, stamp)
             del data
-            # Encode once now, so that the first write re-encodes only what it changes (the
-            # encoder's blocks), not the whole file; and find ids by index from the start.
-            self.encoder.chunks(document)
             self.ids.warm(document)
         except BaseException:
             os.close(fd)
@@ -133,6 +115,7 @@ class DocumentFile:
         if large:
             gc.collect()
             gc.freeze()
+            release_free_memory()  # the parser's and the encoding's temporaries
         self._hold(stamp, fd)
         return document, stamp
 
@@ -205,18 +188,18 @@ class DocumentFile:
             if document is base:
                 return Batch(document=base, stamp=base_stamp, outcomes=tuple(outcomes))
             try:
-                data = self.encoder.chunks(document)
-                stamp = self._replace(data, directory_fd, publish=not reloaded)
+                stamp = self._replace(document, directory_fd, publish=not reloaded)
             except (OSError, ValueError, RecursionError) as exc:
                 log.error("minicors: could not save %s: %s", self.shown, exc)  # noqa: TRY400
                 error = http_error_for(exc, self.shown)
                 failed = tuple(o if isinstance(o, BaseException) else error for o in outcomes)
                 return Batch(document=base, stamp=base_stamp, outcomes=failed, reloaded=reloaded)
+            release_free_memory()  # what the encoding and the batch's old versions freed
             return Batch(
                 document=document, stamp=stamp, outcomes=tuple(outcomes), reloaded=reloaded
             )
 
-    def _replace(self, data: Sequence[bytes], directory_fd: int, *, publish: bool) -> Stamp:
+    def _replace(self, document: Document, directory_fd: int, *, publish: bool) -> Stamp:
         """Temporary file, fsync, rename, fsync the directory: FILE is whole at every instant.
 
         `publish` sets `written` as soon as the rename is done, telling readers that FILE now
@@ -236,12 +219,14 @@ class DocumentFile:
                 if os.geteuid() == 0:
                     with suppress(OSError):
                         os.fchown(fd, old.st_uid, old.st_gid)
-            write_all(fd, data)
+            done = write_version(fd, self.encoder, document, self._source())
             os.fsync(fd)  # the bytes are on disk before the name points at them
             os.replace(temporary, self.path)
             stamp = Stamp.of(os.fstat(fd))
             if publish:
                 self.written = stamp
+            if done is not None:  # only now: a failed write leaves the offsets on the old one
+                self.encoder.adopt(done, stamp)
         except BaseException:
             os.close(fd)
             with suppress(OSError):
@@ -250,6 +235,13 @@ class DocumentFile:
         self._hold(stamp, fd)
         os.fsync(directory_fd)  # ... and the rename itself survives a crash
         return stamp
+
+    def _source(self) -> Source | None:
+        """The held version the encoder's offsets refer to (the last one read or written)."""
+        version = self.encoder.version
+        if not isinstance(version, Stamp) or version not in self._held:
+            return None
+        return Source(self._held[version], version)
 
     def remove_stale_temporaries(self) -> None:
         """Temporary files left by a minicors that was killed mid-write (pid no longer alive)."""
