@@ -9,7 +9,9 @@ of every query text `query._equal` would accept) and, on demand, its sort key pa
 (`tags=red` looks inside arrays) are tested one by one with the caller's own test.
 
 Columns are rebuilt per list but from blocks of `BLOCK_ITEMS` items reused by identity (items
-are never mutated), so a write costs the rebuild of one block, not of the column.
+are never mutated), so a write costs the rebuild of one block, not of the column.  A column
+holds each thing once, flat (keys, sort key parts, an order): values are looked up again when
+a block's sort parts or `_like` heads are computed, never kept.
 Pure: no I/O.  A cache of `MAX_COLUMNS` columns.
 """
 
@@ -17,16 +19,15 @@ from __future__ import annotations
 
 import heapq
 from array import array
-from bisect import bisect_right
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, compress, count, islice
-from operator import and_, not_
+from operator import and_, is_, not_
 from typing import TYPE_CHECKING, Any
 
 from .ordering import MISSING, SortKey, key_part, lookup
-from .search import encoded, reused_blocks
+from .search import encoded
 from .textfind import Haystack
 
 if TYPE_CHECKING:
@@ -71,24 +72,25 @@ def _targets(wanted: str, number: float | None) -> set[object]:
 
 
 @dataclass(slots=True)
-class _Block:
-    items: Sequence[JsonValue]  # held: reuse compares the very objects
-    values: list[object]
-    keys: list[object]
-    sort: dict[bool, list[tuple[Any, ...]]] = field(default_factory=dict)
-    heads: _Heads | None = None  # strings lower-cased, for `_like` prefixes
-
-
-@dataclass(slots=True)
 class _Column:
+    """One field of one list, flat: blocks of `BLOCK_ITEMS` items are only positions here.
+    Nothing is held twice: a column built for the next version of the list copies the
+    slices of the unchanged blocks from this one (`_built`) and computes the others."""
+
     items: Sequence[JsonValue]
-    blocks: list[_Block]
-    keys: list[object]
+    name: str
+    keys: list[object]  # every item's equality key
     complex: list[int]  # positions whose value is an array or an object
-    sort: dict[bool, list[tuple[Any, ...]]] = field(default_factory=dict)
+    sort: dict[bool, list[tuple[Any, ...]]] = field(default_factory=dict)  # key parts
+    heads: list[Haystack | None] = field(default_factory=list)  # per block, for `_like`
     others: list[int] | None = None  # positions whose value is no string (for `_like`)
     orders: dict[bool, array[int]] = field(default_factory=dict)  # positions in sort order
     counts: Counter[object] | None = None  # how many items have each equality key
+    # Sort key parts of an earlier list, and which of its blocks this list still has: the
+    # parts to copy when this sort is first asked for (a write costs one block's parts).
+    carried: dict[bool, tuple[Sequence[tuple[Any, ...]], Sequence[bool]]] = field(
+        default_factory=dict
+    )
 
     def order(self, descending: bool) -> array[int]:
         """Every position, sorted by this field (stable: ties keep file order); an index
@@ -110,61 +112,68 @@ class _Column:
     def starting(self, prefixes: tuple[str, ...]) -> list[int]:
         """Positions whose value is a string starting with one of `prefixes` (lower-cased)."""
         found: list[int] = []
-        needles = [_SEPARATOR + encoded(prefix) for prefix in prefixes]
-        offset = 0
-        for block in self.blocks:
-            if block.heads is None:
-                block.heads = _heads(block.values)
-            text, starts = block.heads
+        # A prefix longer than a head is cut to it: more candidates, each still tested.
+        needles = [_SEPARATOR + encoded(prefix)[:HEAD_BYTES] for prefix in prefixes]
+        heads = self.heads
+        for number, start in enumerate(range(0, len(self.items), BLOCK_ITEMS)):
+            text = heads[number]
+            if text is None:
+                text = heads[number] = _heads(self.values(start))
             hits: set[int] = set()
             for needle in needles:
-                hits.update(_heads_with(text, starts, needle))
-            found.extend(offset + index for index in sorted(hits))
-            offset += len(block.values)
+                hits.update(_heads_with(text, needle))
+            found.extend(start + index for index in sorted(hits))
         return found
 
     def sort_keys(self, descending: bool) -> list[tuple[Any, ...]]:
         known = self.sort.get(descending)
         if known is None:
-            for block in self.blocks:
-                if descending not in block.sort:
-                    block.sort[descending] = _key_parts(block.values, descending)
-            known = list(chain.from_iterable(b.sort[descending] for b in self.blocks))
-            self.sort[descending] = known
+            parts, kept = self.carried.pop(descending, ((), ()))
+            known = self.sort[descending] = list(
+                chain.from_iterable(
+                    parts[start : start + BLOCK_ITEMS]
+                    if number < len(kept) and kept[number]
+                    else _key_parts(self.values(start), descending)
+                    for number, start in enumerate(range(0, len(self.items), BLOCK_ITEMS))
+                )
+            )
         return known
+
+    def values(self, start: int) -> list[object]:
+        """The field's values in the block at `start` (looked up again: not kept)."""
+        return _values(self.items[start : start + BLOCK_ITEMS], self.name)
 
 
 _SEPARATOR = b"\x00"
-_Heads = tuple[Haystack, "array[int]"]
+# Bytes of each string's lower-cased UTF-8 form kept for `_like` prefixes: every head is
+# this long (padded with NUL), so that an item's place is its offset divided by the width.
+HEAD_BYTES = 15
 
 
-def _heads(values: list[object]) -> _Heads:
-    """Every value lower-cased and UTF-8 encoded, each after a NUL, and where each begins
-    (any value that is no string as an empty one)."""
-    parts: list[bytes] = []
-    starts = array("q")
-    offset = 0
-    for value in values:
-        text = _SEPARATOR + (encoded(value.lower()) if type(value) is str else b"")
-        starts.append(offset)
-        offset += len(text)
-        parts.append(text)
-    return Haystack(b"".join(parts)), starts
+def _heads(values: list[object]) -> Haystack:
+    """Every value's head: a NUL, then its first `HEAD_BYTES` bytes lower-cased and UTF-8
+    encoded, padded with NUL (any value that is no string as an empty one)."""
+    size = HEAD_BYTES
+    return Haystack(
+        b"".join(
+            _SEPARATOR + (encoded(v.lower())[:size] if type(v) is str else b"").ljust(size, b"\0")
+            for v in values
+        )
+    )
 
 
-def _heads_with(text: Haystack, starts: array[int], needle: bytes) -> list[int]:
-    """Which values begin with `needle` (NUL + prefix): a hit inside a value (one that holds
-    NUL) is skipped, and one running past its end only adds a candidate the caller tests."""
+def _heads_with(text: Haystack, needle: bytes) -> list[int]:
+    """Which values' heads begin with `needle` (NUL + prefix): a hit anywhere but at the
+    start of a head is skipped, and one on padding NULs only adds a candidate the caller
+    tests."""
     hits: list[int] = []
-    last = len(starts) - 1
+    width = HEAD_BYTES + 1
     at = text.find(needle)
     while at >= 0:
-        index = bisect_right(starts, at) - 1
-        if starts[index] == at:
+        index, inside = divmod(at, width)
+        if not inside:
             hits.append(index)
-        if index >= last:
-            break
-        at = text.find(needle, starts[index + 1])
+        at = text.find(needle, (index + 1) * width)
     return hits
 
 
@@ -188,23 +197,16 @@ def _key_parts(values: list[object], descending: bool) -> list[tuple[Any, ...]]:
 _COLUMNS: OrderedDict[str, _Column] = OrderedDict()
 
 
+def _values(part: Sequence[JsonValue], name: str) -> list[object]:
+    path = (name,)
+    return [item.get(name, MISSING) if type(item) is dict else lookup(item, path) for item in part]
+
+
 def _column(items: Sequence[JsonValue], name: str) -> _Column:
     known = _COLUMNS.get(name)
     if known is not None and known.items is items:
         return known
-    old = known.blocks if known is not None else []
-    path = (name,)
-
-    def build(part: Sequence[JsonValue]) -> _Block:
-        values = [
-            item.get(name, MISSING) if type(item) is dict else lookup(item, path) for item in part
-        ]
-        return _Block(part, values, [_equality_key(v) for v in values])
-
-    blocks = reused_blocks(items, old, BLOCK_ITEMS, build)
-    keys = list(chain.from_iterable(b.keys for b in blocks))
-    complex_at = [p for p, k in enumerate(keys) if k is _COMPLEX] if _COMPLEX in keys else []
-    column = _Column(items, blocks, keys, complex_at)
+    column = _built(items, name, known)
     _COLUMNS[name] = column
     _COLUMNS.move_to_end(name)
     while len(_COLUMNS) > MAX_COLUMNS:
@@ -212,6 +214,38 @@ def _column(items: Sequence[JsonValue], name: str) -> _Column:
             _COLUMNS.popitem(last=False)
         except KeyError:  # emptied by another thread meanwhile
             break
+    return column
+
+
+def _built(items: Sequence[JsonValue], name: str, old: _Column | None) -> _Column:
+    """The column of `name` over `items`; blocks whose items are the very objects of the
+    same block of `old`'s list (lists are never changed in place, so identity means
+    unchanged) are copied from `old`, equality keys, sort key parts and `_like` heads alike:
+    after a write only the changed blocks cost anything."""
+    kept: list[bool] = []  # per block: copied from `old`
+    keys: list[object] = []
+    for start in range(0, len(items), BLOCK_ITEMS):
+        part = items[start : start + BLOCK_ITEMS]
+        if old is not None:
+            before = old.items[start : start + BLOCK_ITEMS]
+            if len(before) == len(part) and all(map(is_, before, part)):
+                kept.append(True)
+                keys.extend(old.keys[start : start + BLOCK_ITEMS])
+                continue
+        kept.append(False)
+        keys.extend(map(_equality_key, _values(part, name)))
+    complex_at = [p for p, k in enumerate(keys) if k is _COMPLEX] if _COMPLEX in keys else []
+    column = _Column(items, name, keys, complex_at)
+    old_heads = old.heads if old is not None else []
+    column.heads = [
+        old_heads[number] if same else None for number, same in enumerate(kept)
+    ]  # a kept block is one `old` has: its heads are there (None until asked for)
+    if old is not None:  # the sorts asked for before, computed when next asked for
+        for descending, (parts, before) in list(old.carried.items()):
+            # Kept since that earlier list: kept at each step (block n is block n throughout).
+            column.carried[descending] = (parts, list(map(and_, before, kept)))
+        for descending, parts in list(old.sort.items()):
+            column.carried[descending] = (parts, kept)
     return column
 
 
