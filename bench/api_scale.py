@@ -111,7 +111,8 @@ class Server:
     prefix: str
 
     def rss_mb(self) -> float:
-        return rss_kb(self.proc.pid) / 1024
+        """Decimal MB, as the FILE's size is given: VmRSS counts KiB (1,024 bytes)."""
+        return rss_kb(self.proc.pid) * 1024 / 1e6
 
 
 def start(name: str, db: Path, cpu: int | None, work: Path) -> Server:
