@@ -167,7 +167,7 @@ class JsonApi:
             if route.kind == "events":
                 return self.feed.response(request.header(b"last-event-id"))
             if request.method in ("GET", "HEAD"):
-                if not _heavy(self.store.document, request, route):
+                if not _heavy(self.store, request, route):
                     try:
                         return within_budget(self._read, request, route)
                     except LikeTooCostly:  # a `_like` that takes more than a moment
@@ -372,13 +372,18 @@ def _allow(methods: tuple[str, ...]) -> tuple[bytes, bytes]:
     return (b"allow", ", ".join(methods).encode("ascii"))
 
 
-def _heavy(document: Document, request: Request, route: Route) -> bool:
-    """Whether a read goes to the worker thread (a pass over a large list, a `_like`, or
-    relations, which read another collection whole)."""
-    items = document.get(route.key)
-    count = len(items) if isinstance(items, list) else 0
-    if route.kind == "collection" and needs_thread(count, request.query):
-        return True
+def _heavy(store: DurableDocument, request: Request, route: Route) -> bool:
+    """Whether a read goes to the worker thread (a pass over a large list, a `_like` past its
+    budget, or relations, which read another collection whole)."""
+    items = store.document.get(route.key)
+    if route.kind == "collection" and isinstance(items, list):
+        # The collection's bytes in FILE; else (a FILE not in minicors's layout until the
+        # first write) FILE's whole size, which bounds them.
+        size = store.file.encoder.collection_bytes(route.key, items)
+        if size is None and store.stamp is not None:
+            size = store.stamp.size
+        if needs_thread(len(items), request.query, size):
+            return True
     # Relations read another collection whole, whatever the size of this one.
     return route.kind in ("collection", "item") and names_relations(request.query)
 

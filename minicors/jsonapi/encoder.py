@@ -162,6 +162,14 @@ class DocumentEncoder:
         """No version to copy from: the next pass encodes everything."""
         self._layout, self.version, self._text = {}, None, None
 
+    def collection_bytes(self, key: str, items: Sequence[JsonValue]) -> int | None:
+        """How many bytes of FILE collection `key` takes, when `items` is the list last
+        written or read (else None: not known without encoding it)."""
+        known = self._layout.get(key)
+        if known is None or known.items is not items or not known.offsets:
+            return None
+        return known.offsets[-1] + known.lengths[-1] - known.offsets[0]
+
     def learn(self, document: Document, data: bytes, version: Hashable) -> bool:
         """Take `data` (`version`, just read) as the version to copy from, if it is exactly
         `document`'s encoding; else forget (a hand-written FILE with other spacing: the

@@ -38,6 +38,7 @@ __all__ = [
     "LikePattern",
     "LikeTooCostly",
     "compile_like",
+    "spend",
     "within_budget",
 ]
 
@@ -81,7 +82,7 @@ def within_budget(call: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         _BUDGET.reset(token)
 
 
-def _spend(steps: int) -> None:
+def spend(steps: int) -> None:
     budget = _BUDGET.get()
     if budget is not None:
         budget.left -= steps
@@ -106,6 +107,7 @@ class _Nfa:
     asserts: list[str] = field(default_factory=list)
     out1: list[int] = field(default_factory=list)
     out2: list[int] = field(default_factory=list)
+    weights: list[int] = field(default_factory=list)  # a CHAR state's test, in budget steps
 
     def add(
         self, kind: int, out1: int = -1, out2: int = -1, *, pred: Pred = _never, assertion: str = ""
@@ -117,6 +119,7 @@ class _Nfa:
         self.asserts.append(assertion)
         self.out1.append(out1)
         self.out2.append(out2)
+        self.weights.append(getattr(pred, "weight", 0) if kind == CHAR else 0)
         return len(self.kinds) - 1
 
     def build(self, node: Node, out: int) -> int:
@@ -196,7 +199,7 @@ class LikePattern:
             for next_word in (False, True)
             for s in self._closure_of(self._start_set, (False, at_end, prev_word, next_word))
         )
-        _spend(9 * len(self._nfa.kinds))  # compiling: the NFA, then eight closures of it
+        spend(9 * len(self._nfa.kinds))  # compiling: the NFA, then eight closures of it
 
     def _kernel_id(self, kernel: frozenset[int]) -> int:
         found = self._kernels.get(kernel)
@@ -258,7 +261,8 @@ class LikePattern:
             self._moves.clear()
         nfa = self._nfa
         closure = self._closure(kid, (at_start, False, prev_word, _is_word(c)))
-        _spend(len(closure))
+        weights = nfa.weights
+        spend(len(closure) + sum(weights[s] for s in closure))
         targets = {nfa.out1[s] for s in closure if nfa.kinds[s] == CHAR and nfa.preds[s](c)}
         targets.add(self._start)  # a search may start at every position
         matched = any(nfa.kinds[s] == MATCH for s in closure)
@@ -275,10 +279,11 @@ class LikePattern:
 
     def search(self, text: str) -> bool:
         """Whether the pattern matches in `text`; `LikeError` if its automaton grows too big."""
+        spend(1 + len(text) // 16)  # the call and `lower()`, whether the prefix holds or not
         lowered = text.lower()
         if not lowered.startswith(self._prefix):
             return False  # `^ab...`: decided at C speed, without the automaton
-        _spend(len(lowered))
+        spend(len(lowered))
         kid = self._kernel_id(self._start_set)
         at_start, prev_word = True, False
         for c in lowered:

@@ -235,4 +235,7 @@ class _Parser:
         def pred(c: str) -> bool:
             return (member(c) or member(c.upper())) != negate
 
+        # What one test costs against the event-loop budget (like.INLINE_STEPS): each range
+        # and named class is tried in Python, for c and for c.upper().
+        pred.weight = 2 * (1 + len(ranges) + len(preds))  # type: ignore[attr-defined]
         return pred

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from ..errors import HttpError
 from . import columns, search
-from .like import LikeError, LikePattern, compile_like
+from .like import LikeError, LikePattern, compile_like, spend
 from .ordering import MISSING, Path, SortKey, lookup, ordered
 from .store import JsonValue, encode
 
@@ -25,6 +25,7 @@ MAX_PARAMS = 100  # query parameters per request; past it: 400
 # thread, as does a `_like` past its budget on the event loop: one slow query must not hold up
 # the other requests.
 THREAD_ITEMS = 2_000
+THREAD_BYTES = 1 << 20  # ... or a collection that takes more of FILE than this (fat items)
 DEFAULT_PAGE_SIZE = 10  # `_page` without `_limit`, as json-server
 MAX_SORT_KEYS = 16  # fields in `_sort`; past it: 400
 RESERVED = frozenset({"_sort", "_order", "_page", "_limit", "_start", "_end", "q"})
@@ -165,12 +166,16 @@ def _sort_keys(reserved: dict[str, list[str]]) -> tuple[SortKey, ...]:
 
 
 # --- running ------------------------------------------------------------------------------------
-def needs_thread(count: int, raw_query: str) -> bool:
-    """Whether a list query over `count` items should run off the event loop (THREAD_ITEMS)."""
-    if count <= THREAD_ITEMS:  # a `_like` here tries the event loop first (like.within_budget)
-        return False
+def needs_thread(count: int, raw_query: str, size: int | None = None) -> bool:
+    """Whether a list query over `count` items (`size` bytes of FILE, when known) should run
+    off the event loop (THREAD_ITEMS, THREAD_BYTES)."""
+    large = count > THREAD_ITEMS or (size is not None and size > THREAD_BYTES)
     if "like" in raw_query:  # `_like` (or its escaped spelling): the automaton's cost varies
-        return True
+        # A small list tries the event loop first (like.within_budget); from MIN_ITEMS on it
+        # reads cached columns, whose building the budget does not cover.
+        return large or count >= columns.MIN_ITEMS
+    if not large:
+        return False
     try:
         names = {name for name, _ in parse_qsl(raw_query, max_num_fields=MAX_PARAMS)}
     except ValueError:
@@ -301,6 +306,7 @@ def _like(value: object, patterns: tuple[LikePattern, ...]) -> bool:
     elif kind is int or kind is float:
         text = repr(value)  # the JSON spelling of a finite number
     elif kind is list:
+        spend(len(value))  # type: ignore[arg-type]  # elements with no text cost a step too
         return any(_like(element, patterns) for element in value)  # type: ignore[attr-defined]
     else:  # null, booleans, objects: json-server's RegExp.test sees no text there
         return False
