@@ -21,6 +21,7 @@ Pure: no I/O.  One encoder serves one FILE, one pass at a time.
 from __future__ import annotations
 
 import json
+import zlib
 from array import array
 from collections.abc import Generator, Hashable, Iterator, Sequence
 from dataclasses import dataclass
@@ -30,16 +31,23 @@ from operator import is_not
 from .store import Document, JsonValue, encode_document
 
 BLOCK_ITEMS = 64  # items per block: a change re-encodes at most this many
-_SEPARATOR = b",\n    "  # between two items of a collection (indent 2, level 2)
+SEPARATOR = b",\n    "  # between two items of a collection (indent 2, level 2)
 _CLOSE = b"\n  ]"  # after a collection's last item
+
+
+Check = tuple[int, int, int]  # a block of the version: offset, length, CRC-32 of its bytes
 
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """Bytes of the encoder's version of FILE, `offset` to `offset + length`, copied as is."""
+    """Bytes of the encoder's version of FILE, `offset` to `offset + length`, copied as is:
+    the `blocks` listed, each followed by SEPARATOR but the last.  Each block's CRC-32 was
+    taken from the bytes when they were encoded, so the copy can check that the version still
+    holds them (an edit in place within one tick of a coarse clock leaves `stat` unchanged)."""
 
     offset: int
     length: int
+    blocks: tuple[Check, ...]
 
 
 Piece = bytes | Span
@@ -50,8 +58,9 @@ class _Collection:
     """Where a collection's blocks sit in the version (block n: items from n * BLOCK_ITEMS)."""
 
     items: list[JsonValue]  # the list encoded: published lists are never changed in place
-    offsets: array[int]  # where each block's text (items joined by _SEPARATOR) starts
+    offsets: array[int]  # where each block's text (items joined by SEPARATOR) starts
     lengths: array[int]
+    crcs: array[int]  # CRC-32 of each block's text
 
 
 Layout = dict[str, _Collection]
@@ -98,7 +107,7 @@ class Pass:
 def _collection(
     items: list[JsonValue], old: _Collection | None, position: int
 ) -> Generator[Piece, None, tuple[_Collection, int]]:
-    offsets, lengths = array("q"), array("q")
+    offsets, lengths, crcs = array("q"), array("q"), array("q")
     # Which blocks of `old` still hold the very same objects: one pass in C over both lists
     # (`is`, never `==`: `1 == True == 1.0` yet they encode differently).
     tail, changed = 0, set[int]()
@@ -108,38 +117,45 @@ def _collection(
             tail = len(old.offsets)
         differ = compress(count(), map(is_not, old.items, items))
         changed = {at // BLOCK_ITEMS for at in differ}
-    run: Span | None = None  # unchanged blocks, adjacent in the old version, not yet yielded
+    run: list[Check] = []  # unchanged blocks, adjacent in the old version, not yet yielded
     for number, start in enumerate(range(0, len(items), BLOCK_ITEMS)):
         if number:
-            position += len(_SEPARATOR)
+            position += len(SEPARATOR)
         if old is not None and number < tail and number not in changed:
-            offset, length = old.offsets[number], old.lengths[number]
+            check = (old.offsets[number], old.lengths[number], old.crcs[number])
             offsets.append(position)
-            lengths.append(length)
-            position += length
-            if run is not None and run.offset + run.length + len(_SEPARATOR) == offset:
+            lengths.append(check[1])
+            crcs.append(check[2])
+            position += check[1]
+            if run and run[-1][0] + run[-1][1] + len(SEPARATOR) == check[0]:
                 # The separator between them is in the old bytes too: one copy for both.
-                run = Span(run.offset, offset + length - run.offset)
+                run.append(check)
                 continue
-            if run is not None:
-                yield run
+            if run:
+                yield _span(run)
             if number:
-                yield _SEPARATOR
-            run = Span(offset, length)
+                yield SEPARATOR
+            run = [check]
             continue
-        if run is not None:
-            yield run
-            run = None
+        if run:
+            yield _span(run)
+            run = []
         if number:
-            yield _SEPARATOR
+            yield SEPARATOR
         data = _encoded_items(items[start : start + BLOCK_ITEMS])
         offsets.append(position)
         lengths.append(len(data))
+        crcs.append(zlib.crc32(data))
         position += len(data)
         yield data
-    if run is not None:
-        yield run
-    return _Collection(items, offsets, lengths), position
+    if run:
+        yield _span(run)
+    return _Collection(items, offsets, lengths, crcs), position
+
+
+def _span(run: list[Check]) -> Span:
+    first, last = run[0], run[-1]
+    return Span(first[0], last[0] + last[1] - first[0], tuple(run))
 
 
 class DocumentEncoder:
@@ -216,7 +232,7 @@ def _resolved(pieces: Iterator[Piece], source: bytes) -> Iterator[bytes]:
 
 
 def _encoded_items(part: Sequence[JsonValue]) -> bytes:
-    """The items as `_indented(item, 4)` joined by `_SEPARATOR`, from one `json.dumps` of the
+    """The items as `_indented(item, 4)` joined by `SEPARATOR`, from one `json.dumps` of the
     whole block: each call builds the pure-Python encoder anew, which costs as much as
     encoding a small item.  The list's items sit at level 1; two more spaces after every
     newline put them at level 2, the collection's place in FILE."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+from ..errors import DocumentUnreadable, HttpError
 
 IOV_MAX = 1024  # pieces per writev(2) (POSIX's minimum IOV_MAX; Linux's is 1024)
 
@@ -104,3 +107,35 @@ def alive(pid: int) -> bool:
     except PermissionError:
         return True  # someone else's process
     return True
+
+
+def remove_stale(directory: str, prefix: str) -> None:
+    """Temporary files `prefix<pid>.*.tmp` in `directory` whose pid is no longer alive."""
+    with suppress(OSError):
+        for entry in os.listdir(directory):
+            if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+                continue
+            pid_text = entry[len(prefix) :].partition(".")[0]
+            # ASCII digits only (str.isdigit accepts "²", which int() refuses), bounded.
+            pid = int(pid_text) if is_pid(pid_text) else None
+            if pid is not None and not alive(pid):
+                with suppress(OSError):
+                    os.unlink(os.path.join(directory, entry))
+
+
+NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def http_error_for(exc: Exception, name: str) -> HttpError:
+    """A failed save: 507 Insufficient Storage (RFC 4918 §11.5) for a full disk, else 500."""
+    code = exc.errno if isinstance(exc, OSError) else None
+    status = 507 if code in NO_SPACE else 500
+    reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc) or type(exc).__name__
+    return HttpError(status, f"could not save {name}: {reason}; the change was not made")
+
+
+def unreadable(shown: str, exc: OSError) -> DocumentUnreadable:
+    return DocumentUnreadable(
+        f"{shown} cannot be read ({exc.strerror})",
+        'create it, e.g. containing {"items": []}, or give the right path to --api',
+    )

@@ -7,13 +7,13 @@ same directory, fsyncs it, renames it over FILE and fsyncs the directory, and on
 them get its answer.  If that fails, the in-memory document stays as it was (rollback) and each
 writer of the batch gets 500/507.  Rule for edits made outside minicors: before a batch, FILE's
 stamp (inode, size, mtime, ctime) is compared with the one we last read or wrote; if it changed,
-FILE is read again and the batch is applied on top of that version.  An edit that is not valid
-JSON is never overwritten: writes get 409 until it is fixed, and reads keep the last good version.
-"""
+FILE is read again and the batch is applied on top of that version.  So it is when the write finds
+the version it copies from edited (filecopy.py), or FILE saved by someone else just before the
+rename (then up to SAVE_ATTEMPTS times).  An edit that is not valid JSON is never overwritten:
+writes get 409 until it is fixed, and reads keep the last good version."""
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import gc
 import logging
@@ -30,25 +30,25 @@ import trio
 
 from ..errors import DocumentUnreadable, HttpError, JsonSyntaxError
 from .encoder import DocumentEncoder
-from .filecopy import Source, write_version
-from .fileio import Stamp, alive, close_all, is_pid, read_all, release_free_memory
+from .filecopy import Source, SourceChanged, write_version
+from .fileio import (
+    Stamp,
+    close_all,
+    http_error_for,
+    read_all,
+    release_free_memory,
+    remove_stale,
+    unreadable,
+)
 from .store import Document, IdIndex, batch, parse_json
 
 log = logging.getLogger("minicors.jsonapi")
 
 Op = Callable[[Document], tuple[Document, object]]
-NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 HELD_VERSIONS = 4  # open descriptors kept on recent versions of FILE (see DocumentFile._held)
 GATHER_MAX_S = 0.005  # after a batch of N writers, wait this long at most for N to queue again
+SAVE_ATTEMPTS = 3  # FILE changed on disk during each of these: 409, retry later
 FREEZE_BYTES = 1 << 20  # a FILE this large: shared strings, out of the garbage collector's sight
-
-
-def http_error_for(exc: Exception, name: str) -> HttpError:
-    """A failed save: 507 Insufficient Storage (RFC 4918 §11.5) for a full disk, else 500."""
-    code = exc.errno if isinstance(exc, OSError) else None
-    status = 507 if code in NO_SPACE else 500
-    reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc) or type(exc).__name__
-    return HttpError(status, f"could not save {name}: {reason}; the change was not made")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,13 +90,13 @@ class DocumentFile:
         try:
             fd = os.open(self.path, os.O_RDONLY)
         except OSError as exc:
-            raise _unreadable(self.shown, exc) from None
+            raise unreadable(self.shown, exc) from None
         try:
             stamp = Stamp.of(os.fstat(fd))
             data = read_all(fd)
         except OSError as exc:  # e.g. FILE is a directory (EISDIR)
             os.close(fd)
-            raise _unreadable(self.shown, exc) from None
+            raise unreadable(self.shown, exc) from None
         large = len(data) >= FREEZE_BYTES
         try:
             document = self._parse(data, share=large)
@@ -160,47 +160,50 @@ class DocumentFile:
         """Apply `ops` in order on top of FILE's current version and persist them, or none."""
         with self._directory_locked() as directory_fd:
             reloaded = False
-            current = self.stamp()
-            if current is not None and current != base_stamp:
-                try:
-                    base, base_stamp = self.read()
-                except DocumentUnreadable as exc:
-                    refusal = HttpError(
-                        409,
-                        f"{exc}; it was edited outside minicors, so it is not overwritten: "
-                        "fix the file, then retry",
-                    )
-                    return Batch(document=base, stamp=base_stamp, outcomes=(refusal,) * len(ops))
-                reloaded = True
-                log.info("minicors: %s changed on disk; writes apply on top of it", self.shown)
-            elif current is None and base_stamp is not None:
-                log.warning("minicors: %s had disappeared; writing it again", self.shown)
-            document = base
-            outcomes: list[object | BaseException] = []
-            with batch():  # the intermediate documents are never published
-                for op in ops:
+            for attempt in range(SAVE_ATTEMPTS):
+                current = self.stamp()
+                if current is not None and (attempt or current != base_stamp):  # or a retry
                     try:
-                        document, result = op(document)
-                    except Exception as exc:  # this write alone fails (HttpError or a bug)
-                        outcomes.append(exc)
-                    else:
-                        outcomes.append(result)
-            if document is base:
-                return Batch(document=base, stamp=base_stamp, outcomes=tuple(outcomes))
-            try:
-                stamp = self._replace(document, directory_fd, publish=not reloaded)
-            except (OSError, ValueError, RecursionError) as exc:
-                log.error("minicors: could not save %s: %s", self.shown, exc)  # noqa: TRY400
-                error = http_error_for(exc, self.shown)
-                failed = tuple(o if isinstance(o, BaseException) else error for o in outcomes)
-                return Batch(document=base, stamp=base_stamp, outcomes=failed, reloaded=reloaded)
-            release_free_memory()  # what the encoding and the batch's old versions freed
-            return Batch(
-                document=document, stamp=stamp, outcomes=tuple(outcomes), reloaded=reloaded
-            )
+                        base, base_stamp = self.read()
+                    except DocumentUnreadable as exc:
+                        refusal = HttpError(
+                            409,
+                            f"{exc}; it was edited outside minicors, so it is not overwritten: "
+                            "fix the file, then retry",
+                        )
+                        outcomes = (refusal,) * len(ops)
+                        return Batch(document=base, stamp=base_stamp, outcomes=outcomes)
+                    reloaded, current = True, base_stamp
+                    log.info("minicors: %s changed on disk; writes apply on top of it", self.shown)
+                elif current is None and base_stamp is not None:
+                    log.warning("minicors: %s had disappeared; writing it again", self.shown)
+                document, results = _applied(base, ops)
+                if document is base:
+                    return Batch(document=base, stamp=base_stamp, outcomes=results)
+                try:
+                    stamp = self._replace(document, directory_fd, current, publish=not reloaded)
+                except SourceChanged:
+                    continue
+                except (OSError, ValueError, RecursionError) as exc:
+                    log.error("minicors: could not save %s: %s", self.shown, exc)  # noqa: TRY400
+                    error = http_error_for(exc, self.shown)
+                    failed = tuple(o if isinstance(o, BaseException) else error for o in results)
+                    return Batch(
+                        document=base, stamp=base_stamp, outcomes=failed, reloaded=reloaded
+                    )
+                release_free_memory()  # what the encoding and the batch's old versions freed
+                return Batch(document=document, stamp=stamp, outcomes=results, reloaded=reloaded)
+        busy = HttpError(409, f"{self.shown} kept changing on disk while it was saved; retry")
+        return Batch(
+            document=base, stamp=base_stamp, outcomes=(busy,) * len(ops), reloaded=reloaded
+        )
 
-    def _replace(self, document: Document, directory_fd: int, *, publish: bool) -> Stamp:
+    def _replace(
+        self, document: Document, directory_fd: int, expected: Stamp | None, *, publish: bool
+    ) -> Stamp:
         """Temporary file, fsync, rename, fsync the directory: FILE is whole at every instant.
+        `SourceChanged` when FILE is no longer the `expected` version just before the rename
+        (saved by someone else meanwhile: their save must not be overwritten unseen).
 
         `publish` sets `written` as soon as the rename is done, telling readers that FILE now
         differs from memory only by our own unacknowledged writes (never the case when the
@@ -219,8 +222,11 @@ class DocumentFile:
                 if os.geteuid() == 0:
                     with suppress(OSError):
                         os.fchown(fd, old.st_uid, old.st_gid)
-            done = write_version(fd, self.encoder, document, self._source())
+            source = self._source() if expected is not None else None  # FILE gone: encode all
+            done = write_version(fd, self.encoder, document, source)
             os.fsync(fd)  # the bytes are on disk before the name points at them
+            if self.stamp() != expected:
+                raise SourceChanged("FILE was saved by someone else meanwhile")
             os.replace(temporary, self.path)
             stamp = Stamp.of(os.fstat(fd))
             if publish:
@@ -233,7 +239,12 @@ class DocumentFile:
                 os.unlink(temporary)
             raise
         self._hold(stamp, fd)
-        os.fsync(directory_fd)  # ... and the rename itself survives a crash
+        try:
+            os.fsync(directory_fd)  # ... and the rename itself survives a crash
+        except OSError as exc:  # FILE is the new version now: the write is made, not undone
+            log.warning(
+                "minicors: %s saved, but its directory could not be synced: %s", self.name, exc
+            )
         return stamp
 
     def _source(self) -> Source | None:
@@ -245,24 +256,7 @@ class DocumentFile:
 
     def remove_stale_temporaries(self) -> None:
         """Temporary files left by a minicors that was killed mid-write (pid no longer alive)."""
-        prefix = f".{self.name}."
-        with suppress(OSError):
-            for entry in os.listdir(self.directory):
-                if not (entry.startswith(prefix) and entry.endswith(".tmp")):
-                    continue
-                pid_text = entry[len(prefix) :].partition(".")[0]
-                # ASCII digits only (str.isdigit accepts "²", which int() refuses), bounded.
-                pid = int(pid_text) if is_pid(pid_text) else None
-                if pid is not None and not alive(pid):
-                    with suppress(OSError):
-                        os.unlink(os.path.join(self.directory, entry))
-
-
-def _unreadable(shown: str, exc: OSError) -> DocumentUnreadable:
-    return DocumentUnreadable(
-        f"{shown} cannot be read ({exc.strerror})",
-        'create it, e.g. containing {"items": []}, or give the right path to --api',
-    )
+        remove_stale(self.directory, f".{self.name}.")
 
 
 def _kind(value: object) -> str:
@@ -389,3 +383,18 @@ class DurableDocument:
             self.document, self.stamp = document, stamp
             self._bad_stamp, self._missing = None, False
             log.info("minicors: %s changed on disk; reloaded", self.file.shown)
+
+
+def _applied(base: Document, ops: Sequence[Op]) -> tuple[Document, tuple[object, ...]]:
+    """`ops` applied in order to `base`; a failing op (HttpError or a bug) fails alone."""
+    document = base
+    outcomes: list[object | BaseException] = []
+    with batch():  # the intermediate documents are never published
+        for op in ops:
+            try:
+                document, result = op(document)
+            except Exception as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(result)
+    return document, tuple(outcomes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +19,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from minicors.errors import HttpError
 from minicors.jsonapi import encoder as encoder_module
 from minicors.jsonapi import filecopy, fileio, persist
 from minicors.jsonapi.encoder import BLOCK_ITEMS, DocumentEncoder, Span
-from minicors.jsonapi.filecopy import Source, write_version
+from minicors.jsonapi.filecopy import Source, SourceChanged, write_version
 from minicors.jsonapi.fileio import Stamp
 from minicors.jsonapi.persist import DocumentFile
 from minicors.jsonapi.store import (
@@ -207,72 +209,172 @@ def test_a_version_edited_in_place_is_not_copied_from(versions: Versions) -> Non
     versions.write(document)
     assert versions.source is not None
     os.pwrite(versions.source.fd, b"X", 40)  # an editor that saves in place, same size
-    document = create_item(document, "c", {"n": 1})[0]
-    assert versions.write(document) == encode_document(document)
+    with pytest.raises(SourceChanged):
+        versions.write(create_item(document, "c", {"n": 1})[0])
 
 
-def test_a_version_edited_in_place_during_the_copy_is_written_again(
+def restamped(versions: Versions) -> Source:
+    """The held version as if its stamp had not moved (a coarse clock: same tick, same size)."""
+    source = versions.source
+    assert source is not None
+    versions.source = Source(source.fd, Stamp.of(os.fstat(source.fd)))
+    versions.encoder.version = versions.source.stamp
+    return versions.source
+
+
+@pytest.mark.parametrize("where", ["in a block", "in a separator"])
+def test_an_edit_the_stamp_cannot_show_is_caught_by_the_blocks_checksums(
+    versions: Versions, where: str
+) -> None:
+    document = start_document()
+    text = versions.write(document)
+    assert versions.source is not None
+    boundary = text.rindex(b",\n    ", 0, text.index(b'"id": 129,'))  # blocks 1 and 2 meet
+    at = text.index(b'"id": 150') if where == "in a block" else boundary
+    os.pwrite(versions.source.fd, b"X", at)
+    restamped(versions)
+    with pytest.raises(SourceChanged):
+        versions.write(replace_item(document, "c", "3", {"v": 1}, mode="merge")[0])
+
+
+def test_a_version_edited_in_place_during_the_copy_is_not_used(
     versions: Versions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     document = start_document()
     versions.write(document)
     source = versions.source
     assert source is not None
-    real = filecopy.copy_range
+    real = filecopy.copy_span
 
-    def edit_then_copy(src: int, target: int, offset: int, length: int) -> None:
-        os.pwrite(source.fd, b"X", offset)  # after the check before the copy: only the
-        real(src, target, offset, length)  # check after it can notice
+    def copy_then_edit(src: int, target: int, span: Span) -> None:
+        real(src, target, span)  # checked and copied: only the stamp taken after can notice
+        os.pwrite(source.fd, b"X", span.offset)
 
-    monkeypatch.setattr(filecopy, "copy_range", edit_then_copy)
-    document = replace_item(document, "c", "100", {"v": 1}, mode="merge")[0]
-    assert versions.write(document) == encode_document(document)
+    monkeypatch.setattr(filecopy, "copy_span", copy_then_edit)
+    with pytest.raises(SourceChanged):
+        versions.write(replace_item(document, "c", "100", {"v": 1}, mode="merge")[0])
 
 
-def test_a_version_shorter_than_its_blocks_is_written_again(versions: Versions) -> None:
+def test_a_version_shorter_than_its_blocks_is_not_used(versions: Versions) -> None:
     document = start_document()
     versions.write(document)
-    source = versions.source
-    assert source is not None
-    os.ftruncate(source.fd, 100)
-    # The stamp taken after the truncation: only the copy can notice the missing bytes.
-    versions.source = Source(source.fd, Stamp.of(os.fstat(source.fd)))
-    versions.encoder.version = versions.source.stamp
-    document = replace_item(document, "c", "3", {"v": 1}, mode="merge")[0]
-    assert versions.write(document) == encode_document(document)
+    assert versions.source is not None
+    os.ftruncate(versions.source.fd, 100)
+    restamped(versions)  # only the copy can notice the missing bytes
+    with pytest.raises(SourceChanged):
+        versions.write(replace_item(document, "c", "3", {"v": 1}, mode="merge")[0])
 
 
-@pytest.mark.parametrize("missing", ["absent", "ENOSYS", "EXDEV"])
-def test_without_copy_file_range_pread_copies_the_same_bytes(
-    versions: Versions, monkeypatch: pytest.MonkeyPatch, missing: str
+@pytest.mark.parametrize("piece", [1, 7, 5_000])
+def test_copies_in_small_pieces_give_the_same_bytes(
+    versions: Versions, monkeypatch: pytest.MonkeyPatch, piece: int
 ) -> None:
-    calls: list[int] = []
-
-    def refusing(*args: Any, **kwargs: Any) -> int:
-        calls.append(1)
-        raise OSError(getattr(errno, missing), missing)
-
-    monkeypatch.setattr(filecopy, "_COPY_FILE_RANGE", None if missing == "absent" else refusing)
-    monkeypatch.setattr(filecopy, "COPY_PIECE_BYTES", 7)  # many pieces per range
+    monkeypatch.setattr(filecopy, "COPY_PIECE_BYTES", piece)  # a block or a few per read
     document = start_document()
     versions.write(document)
     for number in (10, 200, 290):
         document = replace_item(document, "c", str(number), {"v": 1}, mode="merge")[0]
         assert versions.write(document) == encode_document(document)
-    assert bool(calls) == (missing != "absent")
 
 
-def test_another_copy_error_fails_the_write(
-    versions: Versions, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def failing(*args: Any, **kwargs: Any) -> int:
+def test_a_read_error_fails_the_write(versions: Versions, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(*args: Any) -> bytes:
         raise OSError(errno.EIO, "I/O error")
 
     document = start_document()
     versions.write(document)
-    monkeypatch.setattr(filecopy, "_COPY_FILE_RANGE", failing)
+    monkeypatch.setattr(os, "pread", failing)
     with pytest.raises(OSError, match="I/O error"):
         versions.write(create_item(document, "c", {})[0])
+
+
+# --- a commit against outside saves (persist.py) ----------------------------------------------
+def test_an_edit_no_stamp_shows_is_kept_and_the_write_applies_on_top(
+    db_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file system with no fine timestamps (ramfs, FAT): the editor's same-size save in place
+    leaves the stamp as it was; the checksums find it, FILE is read again, the write reapplied."""
+    coarse = lambda st: Stamp(  # noqa: E731 - no time fields at all
+        device=st.st_dev, inode=st.st_ino, size=st.st_size, mtime_ns=0, ctime_ns=0
+    )
+    monkeypatch.setattr(Stamp, "of", staticmethod(coarse))
+    file, base, stamp = loaded(db_file)
+    first = file.commit(base, stamp, [lambda d: replace_item(d, "c", "1", {"v": 1}, mode="merge")])
+    text = db_file.read_bytes()
+    at = text.index(b'"id": 200')
+    with open(db_file, "r+b") as editor:  # in place, same size: "id": 200 becomes 900
+        editor.seek(at + len(b'"id": '))
+        editor.write(b"9")
+    patch = lambda d: replace_item(d, "c", "2", {"v": 2}, mode="merge")  # noqa: E731
+    result = file.commit(first.document, first.stamp, [patch])
+    assert result.reloaded
+    assert db_file.read_bytes() == encode_document(result.document)
+    items = result.document["c"]
+    assert isinstance(items, list)
+    assert [items[198], items[199]] == [
+        {"id": 199, "t": "é", "done": False},
+        {"id": 900, "t": "éé", "done": True},
+    ]
+    assert items[1] == {"id": 2, "t": "éé", "done": True, "v": 2}
+
+
+def test_a_save_by_someone_else_while_a_commit_writes_is_kept(
+    db_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file, base, stamp = loaded(db_file)
+    real_fsync = os.fsync
+    saves = [1]
+
+    def saved_meanwhile(fd: int) -> None:
+        real_fsync(fd)
+        if saves:  # an editor saves by rename after the first attempt wrote, before its rename
+            saves.pop()
+            edited = db_file.with_name("editor.tmp")
+            edited.write_bytes(encode_document({"c": [{"id": 1, "by": "editor"}], "s": {}}))
+            os.replace(edited, db_file)
+
+    monkeypatch.setattr(os, "fsync", saved_meanwhile)
+    result = file.commit(base, stamp, [lambda d: create_item(d, "c", {"n": 1})])
+    assert result.reloaded
+    assert result.document == {"c": [{"id": 1, "by": "editor"}, {"n": 1, "id": 2}], "s": {}}
+    assert db_file.read_bytes() == encode_document(result.document)
+
+
+def test_a_file_that_keeps_changing_is_a_409_and_is_left_alone(
+    db_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file, base, stamp = loaded(db_file)
+    before = db_file.read_bytes()
+
+    def always_changed(*args: Any) -> Any:
+        raise SourceChanged("edited again")
+
+    monkeypatch.setattr(persist, "write_version", always_changed)
+    result = file.commit(base, stamp, [lambda d: create_item(d, "c", {})])
+    (outcome,) = result.outcomes
+    assert isinstance(outcome, HttpError)
+    assert outcome.status == 409
+    assert "kept changing on disk" in str(outcome)
+    assert db_file.read_bytes() == before
+
+
+def test_a_failed_directory_fsync_after_the_rename_keeps_the_write(
+    db_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the rename is done FILE is the new version: the write is made, not rolled back."""
+    file, base, stamp = loaded(db_file)
+    real_fsync = os.fsync
+
+    def failing_on_directories(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EIO, "I/O error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing_on_directories)
+    result = file.commit(base, stamp, [lambda d: create_item(d, "c", {"n": 1})])
+    assert not isinstance(result.outcomes[0], BaseException)
+    assert result.document != base
+    assert db_file.read_bytes() == encode_document(result.document)
 
 
 def test_a_failed_write_leaves_the_offsets_on_the_version_still_in_place(

@@ -18,7 +18,8 @@ import pytest
 import trio
 
 from minicors.jsonapi import JsonApi
-from minicors.jsonapi.persist import HELD_VERSIONS, http_error_for
+from minicors.jsonapi.fileio import http_error_for
+from minicors.jsonapi.persist import HELD_VERSIONS
 from minicors.messages import Request, Response
 from minicors.options import ApiOptions
 
