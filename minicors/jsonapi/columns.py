@@ -27,7 +27,7 @@ from operator import and_, is_, not_
 from typing import TYPE_CHECKING, Any
 
 from .ordering import MISSING, SortKey, key_part, lookup
-from .search import encoded
+from .search import encoded, remember
 from .textfind import Haystack
 
 if TYPE_CHECKING:
@@ -207,13 +207,7 @@ def _column(items: Sequence[JsonValue], name: str) -> _Column:
     if known is not None and known.items is items:
         return known
     column = _built(items, name, known)
-    _COLUMNS[name] = column
-    _COLUMNS.move_to_end(name)
-    while len(_COLUMNS) > MAX_COLUMNS:
-        try:
-            _COLUMNS.popitem(last=False)
-        except KeyError:  # emptied by another thread meanwhile
-            break
+    remember(_COLUMNS, name, column, MAX_COLUMNS)
     return column
 
 

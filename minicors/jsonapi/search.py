@@ -120,13 +120,23 @@ def _blocks(items: Sequence[JsonValue]) -> list[_Block]:
     previous = next(reversed(_LISTS.values()), None) if _LISTS else None
     old = previous[1] if previous is not None else []
     blocks = reused_blocks(items, old, BLOCK_ITEMS, _build)
-    _LISTS[id(items)] = (items, blocks)
-    while len(_LISTS) > MAX_LISTS:
+    remember(_LISTS, id(items), (items, blocks), MAX_LISTS)
+    return blocks
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def remember(cache: OrderedDict[K, V], key: K, value: V, bound: int) -> None:
+    """`cache[key] = value` as the newest entry, dropping the oldest past `bound` entries."""
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > bound:
         try:
-            _LISTS.popitem(last=False)
+            cache.popitem(last=False)
         except KeyError:  # emptied by another thread meanwhile
             break
-    return blocks
 
 
 def matching(items: Sequence[JsonValue], terms: tuple[str, ...]) -> list[JsonValue] | None:
